@@ -1,0 +1,64 @@
+// Builds the three bundles: the extension (node, cjs, `vscode` external), the standalone CLI
+// (node) and the webview (browser). `--watch` rebuilds on change, `--production` minifies,
+// `--only=NAME` builds one of them (extension | cli | webview | tests).
+import * as esbuild from 'esbuild';
+
+const args = process.argv.slice(2);
+const production = args.includes('--production');
+const watch = args.includes('--watch');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  sourcesContent: false,
+  logLevel: 'warning',
+};
+
+const builds = {
+  extension: { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  cli: { ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  webview: {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: !production,
+    minify: production,
+    sourcesContent: false,
+    logLevel: 'warning',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview/main.js',
+  },
+  // The integration suite runs inside the VS Code extension host; mocha stays external so the
+  // runner and the suites share one instance.
+  tests: {
+    ...node,
+    sourcemap: true,
+    minify: false,
+    entryPoints: ['test/integration/index.ts'],
+    outfile: 'dist-test/integration/index.js',
+    external: ['vscode', 'mocha'],
+  },
+};
+
+const selected = only ? [only] : ['extension', 'cli', 'webview'];
+for (const name of selected) {
+  if (!builds[name]) {
+    console.error(`esbuild.mjs: unknown build "${name}" (one of ${Object.keys(builds).join(', ')})`);
+    process.exit(2);
+  }
+}
+
+const contexts = await Promise.all(selected.map((name) => esbuild.context(builds[name])));
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log(`esbuild: watching ${selected.join(', ')}`);
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}
