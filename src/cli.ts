@@ -1,0 +1,104 @@
+/**
+ * Standalone entry: the same proxy and control API as the extension, without VS Code.
+ * `tokenmeter [--port N] [--host ADDR] [--config FILE] [--data-dir DIR]`
+ */
+import { parseArgs } from 'node:util';
+import { version } from '../package.json';
+import { loadConfigFile, type FileConfig } from './core/config';
+import { Tokenmeter } from './core/service';
+
+const usage = `Usage: tokenmeter [options]
+  --port N          port to listen on (default 8383; 0 picks a free port)
+  --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy)
+  --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...}}
+  --data-dir DIR    where request history is kept
+  -h, --help        this text
+  -v, --version     the version`;
+
+function fail(message: string): never {
+  process.stderr.write(`tokenmeter: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(`${(err as Error).message}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const port = values.port === undefined ? 8383 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  }
+  const host = values.host ?? '127.0.0.1';
+  let config: FileConfig = {};
+  if (values.config !== undefined) {
+    try {
+      config = loadConfigFile(values.config);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+
+  let app: Tokenmeter;
+  try {
+    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, version });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let url: string;
+  try {
+    url = await app.start();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    process.stderr.write(`tokenmeter: warning: listening on ${host}, not loopback: other machines can use this proxy\n`);
+  }
+  process.stdout.write(
+    `Tokenmeter ${version} proxy listening on ${url}\n` +
+      `  Claude Code:  ANTHROPIC_BASE_URL=${url}\n` +
+      `  OpenAI SDK:   OPENAI_BASE_URL=${url}/openai/v1\n` +
+      `  Control API:  ${url}/_tokenmeter/api/requests\n`,
+  );
+  app.tracker.on('completed', (r) => {
+    const tps = r.outputTokensPerSecond === null ? '—' : r.outputTokensPerSecond.toFixed(1);
+    process.stdout.write(
+      `${r.startedAt} ${r.provider}/${r.model} ${r.status ?? '—'}${r.errorCategory ? ` ${r.errorCategory}` : ''} ` +
+        `ttft=${r.ttftMs ?? '—'}ms dur=${r.durationMs ?? '—'}ms in=${r.inputTokens ?? '—'} out=${r.outputTokens ?? '—'}${r.estimated ? '~' : ''} ${tps} tok/s\n`,
+    );
+  });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.exit(1); // a second signal: the user wants out now
+    }
+    stopping = true;
+    process.stderr.write(`tokenmeter: ${signal}: letting requests in flight finish (up to 10 s)\n`);
+    void app.stop(10_000).then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { RequestRecord } from '../metrics/record';
+import { liveTokensPerSecond, type RequestTracker } from '../metrics/requestTracker';
+
+export interface ControlContext {
+  tracker: RequestTracker;
+  version: string;
+  /** The proxy's URL, for clients that attach to it. */
+  url(): string | null;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * The `/_tokenmeter/` control API: read-only JSON and a live SSE feed. It is served by the same
+ * loopback server as the proxy and behind the same Host/Origin checks, so another site cannot read
+ * it through a browser.
+ */
+export function createControlHandler(ctx: ControlContext): (req: IncomingMessage, res: ServerResponse, path: string) => void {
+  return (req, res, path) => {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      json(res, 405, { error: { message: 'the control API is read-only: use GET' } });
+      return;
+    }
+    const url = new URL(path, 'http://127.0.0.1');
+    const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 200) || 200, 1), 1000);
+    switch (url.pathname.replace(/\/+$/, '')) {
+      case '/_tokenmeter/health':
+        json(res, 200, { ok: true, name: 'tokenmeter', version: ctx.version, pid: process.pid, url: ctx.url(), activeRequests: ctx.tracker.activeCount });
+        return;
+      case '/_tokenmeter/api/requests':
+        json(res, 200, ctx.tracker.recent(limit));
+        return;
+      case '/_tokenmeter/api/errors':
+        json(res, 200, ctx.tracker.errors(limit));
+        return;
+      case '/_tokenmeter/api/active': {
+        const now = performance.now();
+        json(
+          res,
+          200,
+          ctx.tracker.active().map((a) => ({
+            id: a.id,
+            provider: a.provider,
+            model: a.model,
+            streaming: a.streaming,
+            startedAt: a.startedAt,
+            elapsedMs: Math.round(now - a.t0),
+            ttftMs: a.ttftMs,
+            outputTokens: a.outputTokens,
+            outputTokensPerSecond: liveTokensPerSecond(a, now),
+          })),
+        );
+        return;
+      }
+      case '/_tokenmeter/events':
+        streamEvents(ctx.tracker, req, res);
+        return;
+      default:
+        json(res, 404, { error: { message: `no such control endpoint: ${url.pathname}` } });
+    }
+  };
+}
+
+/** A live SSE feed of completed requests (`event: completed`), with a comment heartbeat. */
+function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write(': tokenmeter events\n\n');
+  const onCompleted = (r: RequestRecord): void => void res.write(`event: completed\ndata: ${JSON.stringify(r)}\n\n`);
+  const onStarted = (): void => void res.write(`event: started\ndata: {"active":${tracker.activeCount}}\n\n`);
+  tracker.on('completed', onCompleted);
+  tracker.on('started', onStarted);
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+  heartbeat.unref();
+  req.socket.once('close', () => {
+    clearInterval(heartbeat);
+    tracker.off('completed', onCompleted);
+    tracker.off('started', onStarted);
+  });
+}

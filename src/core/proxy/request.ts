@@ -1,0 +1,49 @@
+/** What the proxy reads from a client's request body: never changes it. */
+export interface RequestInfo {
+  model: string;
+  streaming: boolean;
+  /** Characters of prompt text, for an input estimate when the provider sends no usage. */
+  inputChars: number;
+}
+
+const PROMPT_KEYS = ['messages', 'system', 'input', 'prompt', 'instructions', 'contents'];
+
+export function readRequest(body: Buffer, contentType: string | undefined): RequestInfo {
+  const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0 };
+  if (body.length === 0 || (contentType !== undefined && !contentType.toLowerCase().includes('json'))) {
+    return info;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return info; // forwarded as is; the upstream answers the client about its JSON
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    return info;
+  }
+  const o = parsed as Record<string, unknown>;
+  if (typeof o.model === 'string' && o.model.length > 0) {
+    info.model = o.model;
+  }
+  info.streaming = o.stream === true;
+  for (const key of PROMPT_KEYS) {
+    info.inputChars += stringChars(o[key], 0);
+  }
+  return info;
+}
+
+/** Total length of the strings in a JSON value (bounded depth: prompts are shallow). */
+function stringChars(v: unknown, depth: number): number {
+  if (typeof v === 'string') {
+    return v.length;
+  }
+  if (depth > 8 || typeof v !== 'object' || v === null) {
+    return 0;
+  }
+  let n = 0;
+  for (const item of Array.isArray(v) ? v : Object.values(v)) {
+    n += stringChars(item, depth + 1);
+  }
+  return n;
+}

@@ -1,0 +1,99 @@
+/**
+ * An incremental Server-Sent Events scanner (WHATWG HTML §9.2.6): bytes in any chunking → events.
+ * Tolerant by design: it observes traffic it must never break, so arbitrary bytes never throw;
+ * lines may end in CRLF, LF or CR, and a multi-byte character split across chunks is kept whole.
+ */
+export type SseListener = (event: string, data: string) => void;
+
+export class SseScanner {
+  private readonly decoder = new TextDecoder('utf-8');
+  private buffer = '';
+  private event = '';
+  private data: string[] = [];
+  private pendingCR = false;
+  /** Bytes of a line that grew past the limit are dropped instead of buffered without bound. */
+  private overflow = false;
+
+  constructor(
+    private readonly onEvent: SseListener,
+    private readonly maxLineChars = 8 * 1024 * 1024,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let text = this.decoder.decode(chunk, { stream: true });
+    if (this.pendingCR && text.startsWith('\n')) {
+      text = text.slice(1); // the LF of a CRLF split across chunks
+    }
+    this.pendingCR = false;
+    this.buffer += text;
+    let start = 0;
+    // Next LF / CR at or after `start`; -1 stays valid for the rest of the buffer, so each search
+    // runs once per line found instead of rescanning a CR-free buffer for every line.
+    let lf = -2;
+    let cr = -2;
+    for (;;) {
+      if (lf !== -1 && lf < start) {
+        lf = this.buffer.indexOf('\n', start);
+      }
+      if (cr !== -1 && cr < start) {
+        cr = this.buffer.indexOf('\r', start);
+      }
+      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (end === -1) {
+        break;
+      }
+      this.line(this.buffer.slice(start, end));
+      if (this.buffer.charCodeAt(end) === 13) {
+        if (end + 1 === this.buffer.length) {
+          this.pendingCR = true;
+        } else if (this.buffer.charCodeAt(end + 1) === 10) {
+          start = end + 2;
+          continue;
+        }
+      }
+      start = end + 1;
+    }
+    this.buffer = this.buffer.slice(start);
+    if (this.buffer.length > this.maxLineChars) {
+      this.buffer = '';
+      this.overflow = true;
+    }
+  }
+
+  /** End of stream: an event without its closing blank line is not dispatched (per the spec). */
+  end(): void {
+    this.buffer += this.decoder.decode();
+    this.buffer = '';
+    this.data = [];
+    this.event = '';
+  }
+
+  private line(line: string): void {
+    if (this.overflow) {
+      this.overflow = false; // the rest of an oversized line: drop it
+      return;
+    }
+    if (line === '') {
+      if (this.data.length > 0) {
+        this.onEvent(this.event || 'message', this.data.join('\n'));
+      }
+      this.data = [];
+      this.event = '';
+      return;
+    }
+    if (line.charCodeAt(0) === 58) {
+      return; // ':' comment
+    }
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) {
+      value = value.slice(1);
+    }
+    if (field === 'data') {
+      this.data.push(value);
+    } else if (field === 'event') {
+      this.event = value;
+    }
+  }
+}

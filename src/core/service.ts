@@ -1,0 +1,40 @@
+import { createControlHandler } from './control/controlApi';
+import { RequestTracker } from './metrics/requestTracker';
+import type { ProvidersSetting } from './proxy/providers';
+import { ProxyServer } from './proxy/server';
+
+export interface TokenmeterOptions {
+  host?: string;
+  port: number;
+  providers?: ProvidersSetting;
+  defaults?: { openai: string; anthropic: string };
+  version: string;
+}
+
+/**
+ * The core as one unit: the tracker, the proxy and its control API. The extension and the CLI
+ * both build one of these; nothing here knows about VS Code.
+ */
+export class Tokenmeter {
+  readonly tracker = new RequestTracker();
+  readonly proxy: ProxyServer;
+
+  constructor(options: TokenmeterOptions) {
+    this.proxy = new ProxyServer({
+      tracker: this.tracker,
+      host: options.host,
+      port: options.port,
+      providers: options.providers,
+      defaults: options.defaults,
+      control: createControlHandler({ tracker: this.tracker, version: options.version, url: () => this.proxy.url }),
+    });
+  }
+
+  start(): Promise<string> {
+    return this.proxy.start();
+  }
+
+  stop(graceMs?: number): Promise<void> {
+    return this.proxy.stop(graceMs);
+  }
+}
