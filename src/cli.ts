@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stderr.write(`tokenmeter: ${signal}: letting requests in flight finish (up to 10 s)\n`);
-    void app.stop(10_000).then(() => process.exit(0));
+    void app.close(10_000).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

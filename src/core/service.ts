@@ -34,7 +34,13 @@ export class Tokenmeter {
     return this.proxy.start();
   }
 
+  /** Stops listening; start() may be called again. */
   stop(graceMs?: number): Promise<void> {
     return this.proxy.stop(graceMs);
+  }
+
+  /** Stops for good and releases upstream connections. */
+  close(graceMs?: number): Promise<void> {
+    return this.proxy.dispose(graceMs);
   }
 }

@@ -66,6 +66,11 @@ export class ProxyServer {
     return this.listeningPort;
   }
 
+  /** Takes effect at the next start(). */
+  setPort(port: number): void {
+    this.options.port = port;
+  }
+
   /** Replaces the provider table; throws ConfigError (and keeps the old one) when invalid. */
   setProviders(providers: ProvidersSetting | undefined): void {
     this.table = buildProviderTable(providers);
@@ -104,6 +109,11 @@ export class ProxyServer {
     }, graceMs);
     await closed;
     clearTimeout(timer);
+  }
+
+  /** stop(), then closes the upstream connection pool: the server cannot start again. */
+  async dispose(graceMs = 5000): Promise<void> {
+    await this.stop(graceMs);
     await this.dispatcher.close().catch(() => undefined);
   }
 
