@@ -3,7 +3,7 @@
  * design.md ("Metric definitions"). A value that cannot be known is `null`, never 0.
  */
 
-export type ApiFlavour = 'openai' | 'anthropic';
+export type ApiFlavour = 'openai' | 'anthropic' | 'gemini' | 'ollama';
 
 export type ErrorCategory =
   | 'auth'

@@ -8,6 +8,7 @@ import { sendProxyError } from './errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { ExchangeMeter } from './measurement';
 import type { Route } from './providers';
+import { modelFromPath } from './observers';
 import { readRequest } from './request';
 
 export interface ForwardContext {
@@ -25,9 +26,10 @@ export async function forward(ctx: ForwardContext, req: IncomingMessage, res: Se
   const meter = new ExchangeMeter(ctx.tracker, {
     id: randomUUID(),
     provider: route.provider.name,
-    model: info.model,
-    streaming: info.streaming,
+    model: info.model !== 'unknown' ? info.model : (modelFromPath(route.upstreamPath) ?? 'unknown'),
+    streaming: info.streaming || /:streamGenerateContent/i.test(route.upstreamPath),
     api: route.provider.api,
+    path: route.upstreamPath,
     inputChars: info.inputChars,
   });
   const abort = new AbortController();

@@ -11,6 +11,7 @@ import {
   type TokenUsage,
 } from '../metrics/record';
 import type { ActiveRequest, RequestTracker } from '../metrics/requestTracker';
+import { LineScanner } from './ndjson';
 import { createObserver, type ResponseObserver } from './observers';
 import { SseScanner } from './sse';
 
@@ -20,6 +21,8 @@ export interface ExchangeMeta {
   model: string;
   streaming: boolean;
   api: ApiFlavour;
+  /** Upstream path and query: it says which API the exchange speaks. */
+  path: string;
   /** Characters of prompt text in the request, for an estimate when usage never arrives. */
   inputChars: number;
 }
@@ -63,7 +66,7 @@ export function categorizeStatus(status: number): ErrorCategory | null {
 export class ExchangeMeter {
   readonly active: ActiveRequest;
   private readonly observer: ResponseObserver;
-  private scanner: SseScanner | null = null;
+  private scanner: SseScanner | LineScanner | null = null;
   private jsonParts: Buffer[] | null = null;
   private jsonBytes = 0;
   private decoder: Transform | null = null;
@@ -79,7 +82,7 @@ export class ExchangeMeter {
     private readonly tracker: RequestTracker,
     private readonly meta: ExchangeMeta,
   ) {
-    this.observer = createObserver(meta.api);
+    this.observer = createObserver(meta.api, meta.path);
     this.streamingResponse = meta.streaming;
     this.active = {
       id: meta.id,
@@ -102,6 +105,9 @@ export class ExchangeMeter {
     if (type.includes('text/event-stream')) {
       this.streamingResponse = true;
       this.scanner = new SseScanner((event, data) => this.onEvent(event, data));
+    } else if (type.includes('ndjson')) {
+      this.streamingResponse = true;
+      this.scanner = new LineScanner((event, line) => this.onEvent(event, line));
     } else if (type.includes('json')) {
       this.streamingResponse = false;
       this.jsonParts = [];

@@ -12,10 +12,23 @@ export interface ProvidersSetting {
   [name: string]: { baseUrl: string; api?: ApiFlavour };
 }
 
+/** Base URLs are what the provider's own paths (`/v1/chat/completions`, …) are appended to. */
 export const builtInProviders: readonly ProviderConfig[] = [
   { name: 'openai', baseUrl: 'https://api.openai.com', api: 'openai' },
   { name: 'anthropic', baseUrl: 'https://api.anthropic.com', api: 'anthropic' },
+  { name: 'openrouter', baseUrl: 'https://openrouter.ai/api', api: 'openai' },
+  { name: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', api: 'gemini' },
+  { name: 'groq', baseUrl: 'https://api.groq.com/openai', api: 'openai' },
+  { name: 'deepseek', baseUrl: 'https://api.deepseek.com', api: 'openai' },
+  { name: 'mistral', baseUrl: 'https://api.mistral.ai', api: 'openai' },
+  { name: 'xai', baseUrl: 'https://api.x.ai', api: 'openai' },
+  { name: 'together', baseUrl: 'https://api.together.xyz', api: 'openai' },
+  { name: 'fireworks', baseUrl: 'https://api.fireworks.ai/inference', api: 'openai' },
+  { name: 'ollama', baseUrl: 'http://127.0.0.1:11434', api: 'ollama' },
+  { name: 'lmstudio', baseUrl: 'http://127.0.0.1:1234', api: 'openai' },
 ];
+
+const FLAVOURS: ReadonlySet<string> = new Set<ApiFlavour>(['openai', 'anthropic', 'gemini', 'ollama']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -44,8 +57,8 @@ export function buildProviderTable(setting: ProvidersSetting | undefined): Map<s
       throw new ConfigError(`provider "${rawName}": baseUrl must be http or https, got ${url.protocol}`);
     }
     const api = entry.api ?? table.get(name)?.api ?? 'openai';
-    if (api !== 'openai' && api !== 'anthropic') {
-      throw new ConfigError(`provider "${rawName}": api must be "openai" or "anthropic", got "${String(api)}"`);
+    if (!FLAVOURS.has(api)) {
+      throw new ConfigError(`provider "${rawName}": api must be one of ${[...FLAVOURS].join(', ')}, got "${String(api)}"`);
     }
     table.set(name, { name, baseUrl: url.href.replace(/\/+$/, ''), api });
   }

@@ -1,0 +1,88 @@
+import { BaseObserver, isObj, len, num, parse, type Json } from './common';
+
+/**
+ * OpenAI Chat Completions, legacy Completions and Embeddings (and the many OpenAI-compatible
+ * providers: OpenRouter, Groq, DeepSeek, Mistral, xAI, Together, Fireworks, LM Studio, Ollama /v1).
+ */
+export class OpenAIChatObserver extends BaseObserver {
+  private readonly toolIndexes = new Set<number>();
+
+  onEvent(_event: string, data: string): boolean {
+    if (data === '[DONE]') {
+      return false;
+    }
+    const chunk = parse(data);
+    if (!chunk) {
+      return false;
+    }
+    this.readCommon(chunk);
+    let content = false;
+    for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+      if (isObj(choice) && typeof choice.text === 'string') {
+        this.outputChars += choice.text.length; // legacy /v1/completions
+        content ||= choice.text.length > 0;
+      }
+      const delta = isObj(choice) ? choice.delta : undefined;
+      if (!isObj(delta)) {
+        continue;
+      }
+      const chars = len(delta.content) + len(delta.reasoning_content) + len(delta.reasoning) + len(delta.refusal);
+      this.outputChars += chars;
+      content ||= chars > 0;
+      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
+        content = true;
+        for (const call of delta.tool_calls) {
+          if (!isObj(call)) {
+            continue;
+          }
+          // A call's first delta carries its index (and id); later deltas only add arguments.
+          const index = typeof call.index === 'number' ? call.index : this.toolIndexes.size;
+          this.toolIndexes.add(index);
+          this.outputChars += isObj(call.function) ? len(call.function.arguments) + len(call.function.name) : 0;
+        }
+        this.toolCalls = this.toolIndexes.size;
+      }
+    }
+    return content;
+  }
+
+  onJson(body: unknown): boolean {
+    if (!isObj(body)) {
+      return false;
+    }
+    this.readCommon(body);
+    for (const choice of Array.isArray(body.choices) ? body.choices : []) {
+      const message = isObj(choice) ? choice.message : undefined;
+      if (isObj(message)) {
+        this.outputChars += len(message.content) + len(message.reasoning_content) + len(message.refusal);
+        this.toolCalls += Array.isArray(message.tool_calls) ? message.tool_calls.length : 0;
+      } else if (isObj(choice)) {
+        this.outputChars += len(choice.text); // legacy completions
+      }
+    }
+    return this.outputChars > 0 || this.toolCalls > 0;
+  }
+
+  private readCommon(o: Json): void {
+    if (typeof o.model === 'string') {
+      this.model = o.model;
+    }
+    if (isObj(o.usage)) {
+      // prompt_tokens includes the cached ones; report them apart.
+      const cached = isObj(o.usage.prompt_tokens_details) ? num(o.usage.prompt_tokens_details.cached_tokens) : 0;
+      const prompt = num(o.usage.prompt_tokens);
+      this.usage = {
+        inputTokens: Math.max(0, prompt - cached),
+        outputTokens: num(o.usage.completion_tokens),
+        cacheReadTokens: cached,
+        cacheCreationTokens: 0,
+      };
+      this.liveOutputTokens = this.usage.outputTokens;
+      this.usageFinal = true;
+    }
+    if (isObj(o.error)) {
+      this.streamError = 'stream_error';
+    }
+  }
+}
+

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from '../fixtures/stack';
+
+interface ApiCase {
+  name: string;
+  path: (streaming: boolean) => string;
+  body: (streaming: boolean) => object;
+  /** Index of the first content-bearing event in the scripted stream. */
+  firstContentEvent: number;
+  /** Whether the API reports cache reads (Ollama does not). */
+  cache: boolean;
+}
+
+const messages = [{ role: 'user', content: 'Write a haiku about latency.' }];
+const cases: ApiCase[] = [
+  {
+    name: 'OpenAI Chat Completions',
+    path: () => '/openai/v1/chat/completions',
+    body: (s) => ({ model: 'gpt-4.1', messages, stream: s, ...(s && { stream_options: { include_usage: true } }) }),
+    firstContentEvent: 1,
+    cache: true,
+  },
+  {
+    name: 'OpenAI Responses',
+    path: () => '/openai/v1/responses',
+    body: (s) => ({ model: 'gpt-5-codex', input: 'Write a haiku about latency.', stream: s }),
+    firstContentEvent: 4,
+    cache: true,
+  },
+  {
+    name: 'Anthropic Messages',
+    path: () => '/anthropic/v1/messages?beta=true',
+    body: (s) => ({ model: 'claude-opus-4-1', max_tokens: 256, messages, stream: s }),
+    firstContentEvent: 3,
+    cache: true,
+  },
+  {
+    name: 'Gemini generateContent',
+    path: (s) => `/gemini/v1beta/models/gemini-2.5-pro:${s ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
+    body: () => ({ contents: [{ role: 'user', parts: [{ text: 'Write a haiku about latency.' }] }] }),
+    firstContentEvent: 0,
+    cache: true,
+  },
+  {
+    name: 'Ollama /api/chat (NDJSON)',
+    path: () => '/ollama/api/chat',
+    body: (s) => ({ model: 'qwen3:8b', messages, stream: s }),
+    firstContentEvent: 0,
+    cache: false,
+  },
+  {
+    name: 'OpenRouter (OpenAI-compatible)',
+    path: () => '/openrouter/v1/chat/completions',
+    body: (s) => ({ model: 'anthropic/claude-sonnet-4.5', messages, stream: s, ...(s && { stream_options: { include_usage: true } }) }),
+    firstContentEvent: 1,
+    cache: true,
+  },
+];
+
+const expectedModel = (c: ApiCase, s: boolean): string => {
+  const b = c.body(s) as { model?: string };
+  return b.model ?? /models\/([^:]+):/.exec(c.path(s))![1];
+};
+
+describe('every API, streaming and not, through the proxy', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+    // The first request pays for the upstream connection and a cold JIT; the timing checks below
+    // are about the steady state.
+    await (await fetch(`${stack.url}/openai/v1/chat/completions`, { method: 'POST', body: '{"model":"warm-up"}' })).arrayBuffer();
+    await stack.records(1);
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  for (const c of cases) {
+    for (const streaming of [false, true]) {
+      for (const withUsage of [true, false]) {
+        it(`${c.name}, ${streaming ? 'streaming' : 'non-streaming'}, usage ${withUsage ? 'present' : 'absent'}`, async () => {
+          const chunks = ['Packets', ' cross', ' the', ' wire', '—', 'fast.'];
+          const completedBefore = stack.app.tracker.totalCompleted;
+          stack.upstream.next({ firstDelayMs: 15, delayMs: 8, chunks, usage: withUsage ? { input: 17, output: 9, cacheRead: 4 } : null });
+          const res = await fetch(stack.url + c.path(streaming), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer canary-key' },
+            body: JSON.stringify(c.body(streaming)),
+          });
+          const received = Buffer.from(await res.arrayBuffer());
+          const [r] = await stack.records(1);
+          const ex = stack.upstream.exchanges.at(-1)!;
+          assert.equal(res.status, 200);
+          assert.deepEqual(received, ex.sent, 'the client received exactly the upstream bytes');
+          assert.equal(stack.app.tracker.totalCompleted - completedBefore, 1, 'exactly one record');
+          assert.equal(r.model, expectedModel(c, streaming));
+          assert.equal(r.streaming, streaming, 'streaming');
+          assert.equal(r.errorCategory, null, 'error category');
+          if (withUsage) {
+            assert.deepEqual([r.inputTokens, r.outputTokens, r.cacheReadTokens, r.estimated], [17, 9, c.cache ? 4 : 0, false]);
+          } else {
+            const chars = chunks.join('').length;
+            assert.equal(r.estimated, true, 'estimated');
+            assert.equal(r.outputTokens, Math.ceil(chars / 4), 'estimated from the text');
+          }
+          // Same clock on both sides. Within the response, the meter must match the upstream's own
+          // write times to 5 ms: TTFT − TTFB against first content − head, duration likewise.
+          const within = (measured: number, actual: number, what: string, tol = 5): void =>
+            assert.ok(Math.abs(measured - actual) <= tol, `${what}: measured ${measured.toFixed(2)} vs upstream ${actual.toFixed(2)}`);
+          within(r.ttftMs! - r.ttfbMs!, ex.firstContentAt! - ex.headAt!, 'ttft − ttfb');
+          within(r.durationMs! - r.ttfbMs!, ex.endedAt! - ex.headAt!, 'duration − ttfb');
+          // The absolute figures also include the request's way to the upstream (loopback, and a
+          // busy 2-core machine in CI), so they get a looser bound; never less than the upstream's.
+          const upstreamTtft = ex.firstContentAt! - ex.receivedAt;
+          assert.ok(r.ttftMs! >= upstreamTtft - 0.5, `ttft ${r.ttftMs} below the upstream's ${upstreamTtft}`);
+          within(r.ttftMs!, upstreamTtft, 'ttft', 30);
+          if (streaming) {
+            assert.ok(r.ttftMs! >= 15 + 8 * c.firstContentEvent - 1, `ttft ${r.ttftMs} after ${c.firstContentEvent} scripted gaps`);
+            // Six content events 8 ms apart: about 9 tokens / 40 ms.
+            const span = (ex.lastContentAt! - ex.firstContentAt!) / 1000;
+            const speed = r.outputTokensPerSecond!;
+            assert.ok(Math.abs(speed - r.outputTokens! / span) / speed < 0.25, `speed ${speed} vs ${r.outputTokens! / span}`);
+          }
+        });
+      }
+    }
+  }
+});
