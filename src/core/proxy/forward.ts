@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import * as undiciErrors from 'undici/lib/core/errors.js';
 import type { ErrorCategory } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import { sendProxyError } from './errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { ExchangeMeter } from './measurement';
-import type { Route } from './providers';
 import { modelFromPath } from './observers';
+import type { Route } from './providers';
 import { readRequest } from './request';
 
 export interface ForwardContext {
@@ -16,12 +16,17 @@ export interface ForwardContext {
   dispatcher: Dispatcher;
 }
 
+class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+}
+
 /**
  * Forwards one request to its provider and relays the response byte for byte, measuring on the
- * way. Backpressure: when the client's socket is full, the upstream body is paused until `drain`.
+ * way. Uses undici's dispatch() directly: no intermediate stream, one callback per chunk.
+ * Backpressure: when the client's socket is full, the upstream is paused until `drain`.
  * A client that goes away aborts the upstream request.
  */
-export async function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, body: Buffer): Promise<void> {
+export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, body: Buffer): void {
   const info = readRequest(body, req.headers['content-type']);
   const meter = new ExchangeMeter(ctx.tracker, {
     id: randomUUID(),
@@ -32,81 +37,95 @@ export async function forward(ctx: ForwardContext, req: IncomingMessage, res: Se
     path: route.upstreamPath,
     inputChars: info.inputChars,
   });
-  const abort = new AbortController();
+  const base = new URL(route.provider.baseUrl);
+  let controller: Dispatcher.DispatchController | null = null;
   let clientGone = false;
+  let done = false;
+  const finish = (error: ErrorCategory | null): void => {
+    if (!done) {
+      done = true;
+      void meter.finish(error);
+    }
+  };
+  const resume = (): void => controller?.resume();
+
   res.once('close', () => {
-    if (!res.writableFinished) {
+    if (!res.writableFinished && !done) {
       clientGone = true;
-      abort.abort();
+      controller?.abort(new ClientGoneError('the client closed the connection'));
     }
   });
 
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await request(route.provider.baseUrl + route.upstreamPath, {
-      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.headers),
-      body: body.length > 0 ? body : undefined,
-      signal: abort.signal,
-      dispatcher: ctx.dispatcher,
-    });
-  } catch (err) {
-    const category = clientGone ? 'client_disconnect' : categorizeError(err);
-    if (!clientGone) {
-      const timeout = category === 'timeout';
-      sendProxyError(
-        res,
-        route.provider.api,
-        timeout ? 504 : 502,
-        `${timeout ? 'timed out waiting for' : 'could not reach'} ${route.provider.name} (${route.provider.baseUrl}): ${describe(err)}`,
-      );
-    }
-    await meter.finish(category);
-    return;
-  }
-
-  meter.onResponseHead(upstream.statusCode, upstream.headers);
-  if (clientGone) {
-    upstream.body.destroy();
-    await meter.finish('client_disconnect');
-    return;
-  }
-  res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers));
-  const failure = await relay(upstream.body, res, meter, () => clientGone);
-  await meter.finish(failure);
-}
-
-function relay(body: Readable, res: ServerResponse, meter: ExchangeMeter, clientGone: () => boolean): Promise<ErrorCategory | null> {
-  return new Promise((resolve) => {
-    const resume = (): void => void body.resume();
-    res.on('drain', resume);
-    body.on('data', (chunk: Buffer) => {
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(c) {
+      controller = c;
+      if (clientGone) {
+        c.abort(new ClientGoneError('the client closed the connection'));
+      }
+    },
+    onResponseStart(_c, status, headers) {
+      if (status < 200) {
+        return; // 1xx informational: the final head follows
+      }
+      const h = headers as Record<string, string | string[] | undefined>;
+      meter.onResponseHead(status, h);
+      res.writeHead(status, clientResponseHeaders(h));
+    },
+    onResponseData(c, chunk) {
       meter.onChunk(chunk);
       if (!res.write(chunk)) {
-        body.pause();
+        c.pause();
+        res.once('drain', resume);
       }
-    });
-    body.once('end', () => {
-      res.off('drain', resume);
+    },
+    onResponseEnd() {
       res.end();
-      resolve(null);
-    });
-    body.once('error', (err) => {
+      finish(null);
+    },
+    onResponseError(_c, err) {
       res.off('drain', resume);
-      // After the head is sent the only honest signal left is to cut the client's connection,
-      // so a truncated stream never looks complete.
-      res.destroy();
-      resolve(clientGone() ? 'client_disconnect' : categorizeError(err, true));
-    });
-  });
+      if (clientGone || err instanceof ClientGoneError) {
+        finish('client_disconnect');
+        return;
+      }
+      const category = categorizeError(err, res.headersSent);
+      if (res.headersSent) {
+        // After the head is sent the only honest signal left is to cut the client's connection,
+        // so a truncated stream never looks complete.
+        res.destroy();
+      } else {
+        const timeout = category === 'timeout';
+        sendProxyError(
+          res,
+          route.provider.api,
+          timeout ? 504 : 502,
+          `${timeout ? 'timed out waiting for' : 'could not reach'} ${route.provider.name} (${route.provider.baseUrl}): ${describe(err)}`,
+        );
+      }
+      finish(category);
+    },
+  };
+
+  ctx.dispatcher.dispatch(
+    {
+      origin: base.origin,
+      // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
+      path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers: upstreamRequestHeaders(req.headers),
+      body: body.length > 0 ? body : null,
+    },
+    handler,
+  );
 }
 
-function categorizeError(err: unknown, midStream = false): ErrorCategory {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+function categorizeError(err: unknown, midStream: boolean): ErrorCategory {
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
     return 'timeout';
-  }
-  if (err instanceof Error && err.name === 'AbortError') {
-    return 'cancelled';
   }
   return midStream ? 'stream_error' : 'network';
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Agent } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import type { RequestTracker } from '../metrics/requestTracker';
 import { guessFlavour, sendProxyError } from './errors';
 import { forward } from './forward';
@@ -146,7 +146,7 @@ export class ProxyServer {
       return;
     }
     this.readBody(req, res, route.provider.api, (body) => {
-      void forward({ tracker: this.options.tracker, dispatcher: this.dispatcher }, req, res, route, body);
+      forward({ tracker: this.options.tracker, dispatcher: this.dispatcher }, req, res, route, body);
     });
   }
 
