@@ -36,6 +36,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     api: route.provider.api,
     path: route.upstreamPath,
     inputChars: info.inputChars,
+    toolUses: info.toolUses,
+    toolResults: info.toolResults,
   });
   const base = new URL(route.provider.baseUrl);
   let controller: Dispatcher.DispatchController | null = null;

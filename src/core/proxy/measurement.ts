@@ -25,6 +25,8 @@ export interface ExchangeMeta {
   path: string;
   /** Characters of prompt text in the request, for an estimate when usage never arrives. */
   inputChars: number;
+  toolUses: number;
+  toolResults: number;
 }
 
 /** Non-streaming bodies larger than this are relayed but not parsed (no usage from them). */
@@ -235,8 +237,8 @@ export class ExchangeMeter {
           ? Math.round(tokensPerSecond(tokensIn, outputTokens, durationMs) * 1000) / 1000
           : null,
       throttleWaitTimeMs: 0,
-      toolUses: 0,
-      toolResults: 0,
+      toolUses: this.meta.toolUses,
+      toolResults: this.meta.toolResults,
       toolCalls: o.toolCalls,
       startedAt: a.startedAt,
     };

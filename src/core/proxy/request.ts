@@ -1,15 +1,20 @@
+import { countTools } from './tools';
+
 /** What the proxy reads from a client's request body: never changes it. */
 export interface RequestInfo {
   model: string;
   streaming: boolean;
   /** Characters of prompt text, for an input estimate when the provider sends no usage. */
   inputChars: number;
+  /** Tool uses and results of the request's newest turn. */
+  toolUses: number;
+  toolResults: number;
 }
 
 const PROMPT_KEYS = ['messages', 'system', 'input', 'prompt', 'instructions', 'contents'];
 
 export function readRequest(body: Buffer, contentType: string | undefined): RequestInfo {
-  const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0 };
+  const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0, toolUses: 0, toolResults: 0 };
   if (body.length === 0 || (contentType !== undefined && !contentType.toLowerCase().includes('json'))) {
     return info;
   }
@@ -27,6 +32,7 @@ export function readRequest(body: Buffer, contentType: string | undefined): Requ
     info.model = o.model;
   }
   info.streaming = o.stream === true;
+  Object.assign(info, countTools(o));
   for (const key of PROMPT_KEYS) {
     info.inputChars += stringChars(o[key], 0);
   }
