@@ -2,6 +2,7 @@ import { createControlHandler } from './control/controlApi';
 import { RequestTracker } from './metrics/requestTracker';
 import type { ProvidersSetting } from './proxy/providers';
 import { ProxyServer } from './proxy/server';
+import { ThrottleTracker } from './throttle/throttleTracker';
 
 export interface TokenmeterOptions {
   host?: string;
@@ -17,16 +18,18 @@ export interface TokenmeterOptions {
  */
 export class Tokenmeter {
   readonly tracker = new RequestTracker();
+  readonly throttle = new ThrottleTracker();
   readonly proxy: ProxyServer;
 
   constructor(options: TokenmeterOptions) {
     this.proxy = new ProxyServer({
       tracker: this.tracker,
+      throttle: this.throttle,
       host: options.host,
       port: options.port,
       providers: options.providers,
       defaults: options.defaults,
-      control: createControlHandler({ tracker: this.tracker, version: options.version, url: () => this.proxy.url }),
+      control: createControlHandler({ tracker: this.tracker, throttle: this.throttle, version: options.version, url: () => this.proxy.url }),
     });
   }
 

@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RequestRecord } from '../metrics/record';
 import { liveTokensPerSecond, type RequestTracker } from '../metrics/requestTracker';
+import type { ThrottleTracker } from '../throttle/throttleTracker';
 
 export interface ControlContext {
   tracker: RequestTracker;
+  throttle: ThrottleTracker;
   version: string;
   /** The proxy's URL, for clients that attach to it. */
   url(): string | null;
@@ -59,6 +61,9 @@ export function createControlHandler(ctx: ControlContext): (req: IncomingMessage
         );
         return;
       }
+      case '/_tokenmeter/api/throttle':
+        json(res, 200, ctx.throttle.state(limit));
+        return;
       case '/_tokenmeter/events':
         streamEvents(ctx.tracker, req, res);
         return;

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import * as undiciErrors from 'undici/lib/core/errors.js';
 import type { ErrorCategory } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
+import { sessionOf, type ThrottleTracker } from '../throttle/throttleTracker';
 import { sendProxyError } from './errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { ExchangeMeter } from './measurement';
@@ -13,6 +14,7 @@ import { readRequest } from './request';
 
 export interface ForwardContext {
   tracker: RequestTracker;
+  throttle: ThrottleTracker;
   dispatcher: Dispatcher;
 }
 
@@ -28,10 +30,15 @@ class ClientGoneError extends Error {
  */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, body: Buffer): void {
   const info = readRequest(body, req.headers['content-type']);
+  const id = randomUUID();
+  const provider = route.provider.name;
+  const model = info.model !== 'unknown' ? info.model : (modelFromPath(route.upstreamPath) ?? 'unknown');
+  const session = sessionOf(req.headers);
   const meter = new ExchangeMeter(ctx.tracker, {
-    id: randomUUID(),
-    provider: route.provider.name,
-    model: info.model !== 'unknown' ? info.model : (modelFromPath(route.upstreamPath) ?? 'unknown'),
+    id,
+    provider,
+    model,
+    throttleWaitTimeMs: ctx.throttle.onRequest(id, provider, model, session),
     streaming: info.streaming || /:streamGenerateContent/i.test(route.upstreamPath),
     api: route.provider.api,
     path: route.upstreamPath,
@@ -71,6 +78,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       }
       const h = headers as Record<string, string | string[] | undefined>;
       meter.onResponseHead(status, h);
+      ctx.throttle.onResponse(id, provider, model, session, status, h);
       res.writeHead(status, clientResponseHeaders(h));
     },
     onResponseData(c, chunk) {

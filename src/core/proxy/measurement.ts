@@ -20,6 +20,8 @@ export interface ExchangeMeta {
   provider: string;
   model: string;
   streaming: boolean;
+  /** Time lost to a throttle that this request is the client's retry of. */
+  throttleWaitTimeMs: number;
   api: ApiFlavour;
   /** Upstream path and query: it says which API the exchange speaks. */
   path: string;
@@ -236,7 +238,7 @@ export class ExchangeMeter {
         tokensIn !== null && outputTokens !== null && durationMs !== null
           ? Math.round(tokensPerSecond(tokensIn, outputTokens, durationMs) * 1000) / 1000
           : null,
-      throttleWaitTimeMs: 0,
+      throttleWaitTimeMs: this.meta.throttleWaitTimeMs,
       toolUses: this.meta.toolUses,
       toolResults: this.meta.toolResults,
       toolCalls: o.toolCalls,

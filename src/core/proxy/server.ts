@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import type { RequestTracker } from '../metrics/requestTracker';
+import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { guessFlavour, sendProxyError } from './errors';
 import { forward } from './forward';
 import { buildProviderTable, resolveRoute, type ProviderConfig, type ProvidersSetting } from './providers';
@@ -12,6 +13,7 @@ export type ControlHandler = (req: IncomingMessage, res: ServerResponse, path: s
 
 export interface ProxyServerOptions {
   tracker: RequestTracker;
+  throttle: ThrottleTracker;
   /** Default 127.0.0.1; anything else only when the user says so. */
   host?: string;
   /** 0 picks a free port. */
@@ -146,7 +148,7 @@ export class ProxyServer {
       return;
     }
     this.readBody(req, res, route.provider.api, (body) => {
-      forward({ tracker: this.options.tracker, dispatcher: this.dispatcher }, req, res, route, body);
+      forward({ tracker: this.options.tracker, throttle: this.options.throttle, dispatcher: this.dispatcher }, req, res, route, body);
     });
   }
 
