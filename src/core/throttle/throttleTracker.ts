@@ -101,7 +101,7 @@ export class ThrottleTracker extends EventEmitter<{ changed: [] }> {
     if (snapshot) {
       this.headroomByProvider.set(provider, { provider, updatedAt: new Date().toISOString(), snapshot, lowestRemaining: lowestRemainingFraction(snapshot) });
     }
-    const throttled = status === 429 || status === 529 || (status >= 400 && snapshot?.retryAfterMs != null);
+    const throttled = status === 429 || status === 529 || (status >= 400 && snapshot !== null && snapshot.retryAfterMs !== null);
     if (throttled) {
       const event: ThrottleEvent = {
         requestId,
