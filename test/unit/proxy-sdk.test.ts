@@ -68,15 +68,39 @@ describe('proxy with the official SDKs', () => {
     assert.ok(record.outputTokensPerSecond! > 40 && record.outputTokensPerSecond! <= 6 / 0.074, `speed ${record.outputTokensPerSecond}`);
   });
 
-  it('OpenAI streaming without usage: estimated from the text and marked so', async () => {
+  it('OpenAI stream whose client did not ask for usage: the proxy asks, and hides what that adds', async () => {
     const cap = capturingFetch();
-    stack.upstream.next({ chunks: ['abcd', 'efgh', 'ijkl'] });
+    const request = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'no usage asked' }], stream: true as const };
+    // What the upstream sends for this very request without include_usage: the client must get exactly that.
+    stack.upstream.next({ usage: { input: 11, output: 6 } });
+    const direct = await fetch(`${stack.upstream.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(request) });
+    const reference = Buffer.from(await direct.arrayBuffer());
+    assert.ok(!reference.includes('"usage"'));
+
+    stack.upstream.next({ usage: { input: 11, output: 6 } });
+    const stream = await openai(cap.fetch).chat.completions.create(request);
+    let chunks = 0;
+    for await (const chunk of stream) {
+      assert.ok(chunk.choices.length > 0, 'no choices: [] chunk reaches the client');
+      chunks++;
+    }
+    const [record] = await stack.records(1);
+    const ex = stack.upstream.exchanges.at(-1)!;
+    assert.deepEqual(JSON.parse(ex.body.toString()).stream_options, { include_usage: true }, 'the upstream was asked for usage');
+    assert.ok(ex.sent.includes('"usage":null') && ex.sent.includes('"choices":[],'), 'and sent it');
+    assert.deepEqual(await cap.bodies[0], reference, 'the client got the stream it would have had without the proxy');
+    assert.equal(chunks, 8);
+    assert.deepEqual([record.inputTokens, record.outputTokens, record.estimated], [11, 6, false]);
+  });
+
+  it('OpenAI stream that ends without usage: estimated from the text and marked so', async () => {
+    const cap = capturingFetch();
+    stack.upstream.next({ chunks: ['abcd', 'efgh', 'ijkl'], usage: null });
     const stream = await openai(cap.fetch).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(40) }], stream: true });
     for await (const _ of stream) {
       // drain
     }
     const [record] = await stack.records(1);
-    assert.deepEqual(await cap.bodies[0], stack.upstream.exchanges.at(-1)!.sent);
     assert.equal(record.estimated, true);
     assert.equal(record.outputTokens, 3); // 12 characters ≈ 3 tokens
     assert.ok(record.inputTokens! >= 10, `input estimate ${record.inputTokens}`);

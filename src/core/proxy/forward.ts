@@ -11,6 +11,7 @@ import { ExchangeMeter } from './measurement';
 import { modelFromPath } from './observers';
 import type { Route } from './providers';
 import { readRequest } from './request';
+import { StreamUsageFilter, withStreamUsage } from './streamUsage';
 
 export interface ForwardContext {
   tracker: RequestTracker;
@@ -47,6 +48,15 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     toolResults: info.toolResults,
   });
   const base = new URL(route.provider.baseUrl);
+  let upstreamBody = body;
+  let filter: StreamUsageFilter | null = null;
+  if (info.json && route.provider.api === 'openai' && route.provider.streamUsage !== false && /\/chat\/completions$/.test(route.upstreamPath.split('?', 1)[0])) {
+    const changed = withStreamUsage(body, info.json);
+    if (changed) {
+      upstreamBody = changed;
+      filter = new StreamUsageFilter();
+    }
+  }
   let controller: Dispatcher.DispatchController | null = null;
   let clientGone = false;
   let done = false;
@@ -79,17 +89,24 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       const h = headers as Record<string, string | string[] | undefined>;
       meter.onResponseHead(status, h);
       ctx.throttle.onResponse(id, provider, model, session, status, h);
+      if (filter && (status !== 200 || !String(h['content-type']).includes('text/event-stream'))) {
+        filter = null; // an error body: nothing was added to it
+      }
+      if (filter) {
+        delete h['content-length']; // cannot be: an event stream; and the filtered one is shorter
+      }
       res.writeHead(status, clientResponseHeaders(h));
     },
     onResponseData(c, chunk) {
       meter.onChunk(chunk);
-      if (!res.write(chunk)) {
+      const out = filter ? filter.push(chunk) : chunk;
+      if (out.length > 0 && !res.write(out)) {
         c.pause();
         res.once('drain', resume);
       }
     },
     onResponseEnd() {
-      res.end();
+      res.end(filter?.end());
       finish(null);
     },
     onResponseError(_c, err) {
@@ -122,8 +139,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
       path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.headers),
-      body: body.length > 0 ? body : null,
+      headers: filter ? { ...upstreamRequestHeaders(req.headers), 'accept-encoding': 'identity' } : upstreamRequestHeaders(req.headers),
+      body: upstreamBody.length > 0 ? upstreamBody : null,
     },
     handler,
   );

@@ -5,11 +5,16 @@ export interface ProviderConfig {
   /** Base URL the request path is appended to (no trailing slash). */
   baseUrl: string;
   api: ApiFlavour;
+  /**
+   * Whether the proxy may add `stream_options.include_usage` to chat streams whose client did not
+   * ask (and hide the extra chunk). Off for servers that reject unknown options.
+   */
+  streamUsage?: boolean;
 }
 
 /** User-facing shape, shared by the VS Code setting `tokenmeter.providers` and the CLI config. */
 export interface ProvidersSetting {
-  [name: string]: { baseUrl: string; api?: ApiFlavour };
+  [name: string]: { baseUrl: string; api?: ApiFlavour; streamUsage?: boolean };
 }
 
 /** Base URLs are what the provider's own paths (`/v1/chat/completions`, …) are appended to. */
@@ -60,7 +65,10 @@ export function buildProviderTable(setting: ProvidersSetting | undefined): Map<s
     if (!FLAVOURS.has(api)) {
       throw new ConfigError(`provider "${rawName}": api must be one of ${[...FLAVOURS].join(', ')}, got "${String(api)}"`);
     }
-    table.set(name, { name, baseUrl: url.href.replace(/\/+$/, ''), api });
+    if (entry.streamUsage !== undefined && typeof entry.streamUsage !== 'boolean') {
+      throw new ConfigError(`provider "${rawName}": streamUsage must be true or false`);
+    }
+    table.set(name, { name, baseUrl: url.href.replace(/\/+$/, ''), api, streamUsage: entry.streamUsage ?? table.get(name)?.streamUsage });
   }
   return table;
 }

@@ -9,12 +9,14 @@ export interface RequestInfo {
   /** Tool uses and results of the request's newest turn. */
   toolUses: number;
   toolResults: number;
+  /** The parsed body, when it is a JSON object. */
+  json: Record<string, unknown> | null;
 }
 
 const PROMPT_KEYS = ['messages', 'system', 'input', 'prompt', 'instructions', 'contents'];
 
 export function readRequest(body: Buffer, contentType: string | undefined): RequestInfo {
-  const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0, toolUses: 0, toolResults: 0 };
+  const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0, toolUses: 0, toolResults: 0, json: null };
   if (body.length === 0 || (contentType !== undefined && !contentType.toLowerCase().includes('json'))) {
     return info;
   }
@@ -28,6 +30,7 @@ export function readRequest(body: Buffer, contentType: string | undefined): Requ
     return info;
   }
   const o = parsed as Record<string, unknown>;
+  info.json = o;
   if (typeof o.model === 'string' && o.model.length > 0) {
     info.model = o.model;
   }
