@@ -1,6 +1,7 @@
 import { createControlHandler } from './control/controlApi';
 import { RequestTracker } from './metrics/requestTracker';
 import type { ProvidersSetting } from './proxy/providers';
+import type { InjectionSettings } from './proxy/injection';
 import { ProxyServer } from './proxy/server';
 import { ThrottleTracker } from './throttle/throttleTracker';
 
@@ -9,6 +10,7 @@ export interface TokenmeterOptions {
   port: number;
   providers?: ProvidersSetting;
   defaults?: { openai: string; anthropic: string };
+  injection?: InjectionSettings;
   version: string;
 }
 
@@ -29,6 +31,7 @@ export class Tokenmeter {
       port: options.port,
       providers: options.providers,
       defaults: options.defaults,
+      injection: options.injection,
       control: createControlHandler({ tracker: this.tracker, throttle: this.throttle, version: options.version, url: () => this.proxy.url }),
     });
   }

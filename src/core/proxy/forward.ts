@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import * as undiciErrors from 'undici/lib/core/errors.js';
-import type { ErrorCategory } from '../metrics/record';
+import type { ErrorCategory, RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import { sessionOf, type ThrottleTracker } from '../throttle/throttleTracker';
 import { sendProxyError } from './errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
+import { EventBoundary, metricsEvent, performanceMetrics, serverTiming, type InjectionPolicy } from './injection';
 import { ExchangeMeter } from './measurement';
 import { modelFromPath } from './observers';
 import type { Route } from './providers';
@@ -16,12 +17,16 @@ import { StreamUsageFilter, withStreamUsage } from './streamUsage';
 export interface ForwardContext {
   tracker: RequestTracker;
   throttle: ThrottleTracker;
+  injection: InjectionPolicy;
   dispatcher: Dispatcher;
 }
 
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
+
+/** Non-streaming bodies held back for metrics injection are capped; larger ones pass untouched. */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Forwards one request to its provider and relays the response byte for byte, measuring on the
@@ -47,7 +52,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     toolUses: info.toolUses,
     toolResults: info.toolResults,
   });
-  const base = new URL(route.provider.baseUrl);
+  const inject = ctx.injection.decide(provider, model, req.headers);
+
   let upstreamBody = body;
   let filter: StreamUsageFilter | null = null;
   if (info.json && route.provider.api === 'openai' && route.provider.streamUsage !== false && /\/chat\/completions$/.test(route.upstreamPath.split('?', 1)[0])) {
@@ -57,16 +63,62 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       filter = new StreamUsageFilter();
     }
   }
+  const headers = upstreamRequestHeaders(req.headers);
+  if (filter || inject.json || inject.sse) {
+    headers['accept-encoding'] = 'identity'; // the bytes must be rewritten: ask for plain ones
+  }
+
   let controller: Dispatcher.DispatchController | null = null;
   let clientGone = false;
   let done = false;
-  const finish = (error: ErrorCategory | null): void => {
-    if (!done) {
-      done = true;
-      void meter.finish(error);
+  let held: Buffer[] | null = null; // non-streaming body held back for performance_metrics
+  let heldBytes = 0;
+  let status = 0;
+  let head: Record<string, string | string[] | undefined> = {};
+  let sse: { boundary: EventBoundary; timer: NodeJS.Timeout; due: boolean } | null = null;
+
+  const finish = (error: ErrorCategory | null): Promise<RequestRecord | null> => {
+    if (done) {
+      return Promise.resolve(null);
     }
+    done = true;
+    if (sse) {
+      clearInterval(sse.timer);
+    }
+    return meter.finish(error);
   };
   const resume = (): void => controller?.resume();
+  const write = (c: Dispatcher.DispatchController, out: Buffer): void => {
+    if (out.length === 0) {
+      return;
+    }
+    sse?.boundary.update(out);
+    if (!res.write(out)) {
+      c.pause();
+      res.once('drain', resume);
+    }
+  };
+  const writeLiveMetrics = (): void => {
+    if (!sse || res.writableEnded || res.destroyed) {
+      return;
+    }
+    if (!sse.boundary.atBoundary) {
+      sse.due = true; // never in the middle of an upstream event: after the next one
+      return;
+    }
+    sse.due = false;
+    const a = meter.active;
+    const elapsed = performance.now() - a.t0;
+    const span = a.firstContentMs === null ? null : elapsed - a.firstContentMs;
+    res.write(
+      metricsEvent('metrics', {
+        elapsed_ms: Math.round(elapsed),
+        tokens_generated: a.outputTokens,
+        ...(span !== null && span > 0 && { current_tokens_per_second: Math.round((a.outputTokens / (span / 1000)) * 1000) / 1000 }),
+        ...(a.ttftMs !== null && { time_to_first_token_ms: Math.round(a.ttftMs * 1000) / 1000 }),
+      }),
+    );
+  };
 
   res.once('close', () => {
     if (!res.writableFinished && !done) {
@@ -82,37 +134,77 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
         c.abort(new ClientGoneError('the client closed the connection'));
       }
     },
-    onResponseStart(_c, status, headers) {
-      if (status < 200) {
+    onResponseStart(_c, statusCode, responseHeaders) {
+      if (statusCode < 200) {
         return; // 1xx informational: the final head follows
       }
-      const h = headers as Record<string, string | string[] | undefined>;
-      meter.onResponseHead(status, h);
-      ctx.throttle.onResponse(id, provider, model, session, status, h);
-      if (filter && (status !== 200 || !String(h['content-type']).includes('text/event-stream'))) {
+      status = statusCode;
+      head = responseHeaders as Record<string, string | string[] | undefined>;
+      meter.onResponseHead(status, head);
+      ctx.throttle.onResponse(id, provider, model, session, status, head);
+      const type = String(head['content-type'] ?? '');
+      const eventStream = type.includes('text/event-stream');
+      if (filter && (status !== 200 || !eventStream)) {
         filter = null; // an error body: nothing was added to it
       }
-      if (filter) {
-        delete h['content-length']; // cannot be: an event stream; and the filtered one is shorter
+      if (inject.json && !eventStream && type.includes('json') && status >= 200 && status < 300) {
+        held = []; // the head waits: content-length and Server-Timing change with the body
+        return;
       }
-      res.writeHead(status, clientResponseHeaders(h));
+      const out = clientResponseHeaders(head);
+      if (filter) {
+        delete out['content-length'];
+      }
+      if (inject.sse && eventStream) {
+        out['server-timing'] = serverTiming({ 'upstream-head': performance.now() - meter.active.t0 });
+        sse = { boundary: new EventBoundary(), timer: setInterval(writeLiveMetrics, ctx.injection.intervalMs), due: false };
+      }
+      res.writeHead(status, out);
     },
     onResponseData(c, chunk) {
       meter.onChunk(chunk);
-      const out = filter ? filter.push(chunk) : chunk;
-      if (out.length > 0 && !res.write(out)) {
-        c.pause();
-        res.once('drain', resume);
+      if (held) {
+        heldBytes += chunk.length;
+        held.push(chunk);
+        if (heldBytes > MAX_HELD_BYTES) {
+          res.writeHead(status, clientResponseHeaders(head)); // too big to rewrite: relay as is
+          const all = Buffer.concat(held);
+          held = null;
+          write(c, all);
+        }
+        return;
+      }
+      write(c, filter ? filter.push(chunk) : chunk);
+      if (sse?.due) {
+        writeLiveMetrics();
       }
     },
     onResponseEnd() {
-      res.end(filter?.end());
-      finish(null);
+      const tail = filter?.end();
+      if (!held && !sse) {
+        res.end(tail);
+        void finish(null);
+        return;
+      }
+      void finish(null).then((record) => {
+        if (!record || res.destroyed) {
+          return;
+        }
+        const metrics = performanceMetrics(record, meter.active.firstContentMs, meter.active.lastContentMs);
+        if (held) {
+          endWithMetrics(res, status, head, Buffer.concat(held), metrics, record);
+        } else {
+          if (tail && tail.length > 0) {
+            res.write(tail);
+          }
+          res.end(metricsEvent('metrics-final', metrics));
+        }
+      });
     },
     onResponseError(_c, err) {
       res.off('drain', resume);
       if (clientGone || err instanceof ClientGoneError) {
-        finish('client_disconnect');
+        void finish('client_disconnect');
         return;
       }
       const category = categorizeError(err, res.headersSent);
@@ -129,21 +221,47 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
           `${timeout ? 'timed out waiting for' : 'could not reach'} ${route.provider.name} (${route.provider.baseUrl}): ${describe(err)}`,
         );
       }
-      finish(category);
+      void finish(category);
     },
   };
 
+  const base = new URL(route.provider.baseUrl);
   ctx.dispatcher.dispatch(
     {
       origin: base.origin,
       // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
       path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: filter ? { ...upstreamRequestHeaders(req.headers), 'accept-encoding': 'identity' } : upstreamRequestHeaders(req.headers),
+      headers,
       body: upstreamBody.length > 0 ? upstreamBody : null,
     },
     handler,
   );
+}
+
+/** Adds `performance_metrics` to a JSON object body; anything else is sent as it came. */
+function endWithMetrics(
+  res: ServerResponse,
+  status: number,
+  head: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  metrics: Record<string, unknown>,
+  record: RequestRecord,
+): void {
+  let out = body;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      out = Buffer.from(JSON.stringify({ ...parsed, performance_metrics: metrics }), 'utf8');
+    }
+  } catch {
+    // not JSON after all: relay untouched
+  }
+  const headers = clientResponseHeaders(head);
+  headers['content-length'] = out.length;
+  headers['server-timing'] = serverTiming({ ttfb: record.ttfbMs, ttft: record.ttftMs, total: record.durationMs });
+  res.writeHead(status, headers);
+  res.end(out);
 }
 
 function categorizeError(err: unknown, midStream: boolean): ErrorCategory {

@@ -5,6 +5,7 @@ import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { guessFlavour, sendProxyError } from './errors';
 import { forward } from './forward';
+import { InjectionPolicy, type InjectionSettings } from './injection';
 import { buildProviderTable, resolveRoute, type ProviderConfig, type ProvidersSetting } from './providers';
 
 export const CONTROL_PREFIX = '/_tokenmeter/';
@@ -27,6 +28,7 @@ export interface ProxyServerOptions {
   /** Browser origins allowed besides the proxy's own. */
   allowedOrigins?: string[];
   control?: ControlHandler;
+  injection?: InjectionSettings;
 }
 
 export class PortInUseError extends Error {
@@ -44,10 +46,12 @@ export class ProxyServer {
   private table: Map<string, ProviderConfig>;
   private listeningPort: number | null = null;
   private readonly host: string;
+  readonly injection: InjectionPolicy;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.host = options.host ?? '127.0.0.1';
     this.table = buildProviderTable(options.providers);
+    this.injection = new InjectionPolicy(options.injection);
     const timeout = options.upstreamTimeoutMs ?? 600_000;
     this.dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
     this.server = createServer((req, res) => this.handle(req, res));
@@ -148,7 +152,13 @@ export class ProxyServer {
       return;
     }
     this.readBody(req, res, route.provider.api, (body) => {
-      forward({ tracker: this.options.tracker, throttle: this.options.throttle, dispatcher: this.dispatcher }, req, res, route, body);
+      forward(
+        { tracker: this.options.tracker, throttle: this.options.throttle, injection: this.injection, dispatcher: this.dispatcher },
+        req,
+        res,
+        route,
+        body,
+      );
     });
   }
 
