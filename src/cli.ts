@@ -10,7 +10,9 @@ import { Tokenmeter } from './core/service';
 const usage = `Usage: tokenmeter [options]
   --port N          port to listen on (default 8383; 0 picks a free port)
   --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy)
-  --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...}}
+  --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...},
+                    "metricsInResponse", "streamingMetrics", "streamingMetricsIntervalMs",
+                    "metricsExclude"} (the VS Code settings' names and meanings)
   --data-dir DIR    where request history is kept
   -h, --help        this text
   -v, --version     the version`;
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
 
   let app: Tokenmeter;
   try {
-    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, version });
+    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, injection: config.injection, version });
   } catch (err) {
     fail((err as Error).message);
   }

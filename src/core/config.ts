@@ -1,10 +1,54 @@
 import { readFileSync } from 'node:fs';
+import { defaultInjection, type InjectionSettings } from './proxy/injection';
 import { ConfigError, buildProviderTable, type ProvidersSetting } from './proxy/providers';
 
 /** The CLI's config file; `providers` has the shape of the VS Code setting `tokenmeter.providers`. */
 export interface FileConfig {
   providers?: ProvidersSetting;
   defaults?: { openai: string; anthropic: string };
+  injection?: InjectionSettings;
+}
+
+/** The injection keys, named as in the VS Code settings (`tokenmeter.<key>`). */
+export interface InjectionInput {
+  metricsInResponse?: unknown;
+  streamingMetrics?: unknown;
+  streamingMetricsIntervalMs?: unknown;
+  metricsExclude?: unknown;
+}
+
+const INJECTION_KEYS = ['metricsInResponse', 'streamingMetrics', 'streamingMetricsIntervalMs', 'metricsExclude'];
+
+/** Validates each key on its own: a bad one is reported and falls back to its default. */
+export function parseInjection(input: InjectionInput): { settings: InjectionSettings; problems: string[] } {
+  const problems: string[] = [];
+  const bool = (key: keyof InjectionInput, fallback: boolean): boolean => {
+    const v = input[key];
+    if (v === undefined || typeof v === 'boolean') {
+      return (v as boolean | undefined) ?? fallback;
+    }
+    problems.push(`${key} must be true or false, got ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+  let interval = input.streamingMetricsIntervalMs ?? defaultInjection.streamingIntervalMs;
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 100 || interval > 60_000) {
+    problems.push(`streamingMetricsIntervalMs must be an integer from 100 to 60000, got ${JSON.stringify(interval)}; using 1000.`);
+    interval = defaultInjection.streamingIntervalMs;
+  }
+  let exclude = input.metricsExclude ?? [];
+  if (!Array.isArray(exclude) || !exclude.every((e) => typeof e === 'string')) {
+    problems.push(`metricsExclude must be a list of "provider:model" globs, got ${JSON.stringify(exclude)}; excluding nothing.`);
+    exclude = [];
+  }
+  return {
+    settings: {
+      metricsInResponse: bool('metricsInResponse', false),
+      streamingMetrics: bool('streamingMetrics', false),
+      streamingIntervalMs: interval as number,
+      exclude: exclude as string[],
+    },
+    problems,
+  };
 }
 
 export function loadConfigFile(path: string): FileConfig {
@@ -28,7 +72,7 @@ export function validateConfig(value: unknown, where: string): FileConfig {
     throw new ConfigError(`${where}: expected a JSON object with "providers" and/or "defaults"`);
   }
   const { providers, defaults, ...rest } = value as Record<string, unknown>;
-  const unknownKeys = Object.keys(rest);
+  const unknownKeys = Object.keys(rest).filter((k) => !INJECTION_KEYS.includes(k));
   if (unknownKeys.length > 0) {
     throw new ConfigError(`${where}: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}`);
   }
@@ -37,6 +81,11 @@ export function validateConfig(value: unknown, where: string): FileConfig {
   }
   const table = buildProviderTable(providers as ProvidersSetting | undefined);
   const config: FileConfig = { providers: providers as ProvidersSetting | undefined };
+  const injection = parseInjection(rest as InjectionInput);
+  if (injection.problems.length > 0) {
+    throw new ConfigError(`${where}: ${injection.problems.join(' ')}`);
+  }
+  config.injection = injection.settings;
   if (defaults !== undefined) {
     const d = defaults as Record<string, unknown>;
     if (typeof d !== 'object' || d === null) {

@@ -1,9 +1,12 @@
 import * as vscode from 'vscode';
+import { parseInjection } from '../core/config';
+import type { InjectionSettings } from '../core/proxy/injection';
 import { buildProviderTable, type ProvidersSetting } from '../core/proxy/providers';
 
 export interface TokenmeterConfig {
   port: number;
   providers: ProvidersSetting | undefined;
+  injection: InjectionSettings;
 }
 
 export const DEFAULT_PORT = 8383;
@@ -32,5 +35,12 @@ export function readConfig(): { config: TokenmeterConfig; problems: string[] } {
     problems.push(`tokenmeter.providers is invalid: ${(err as Error).message}. Using the built-in providers.`);
     providers = undefined;
   }
-  return { config: { port: port as number, providers }, problems };
+  const injection = parseInjection({
+    metricsInResponse: c.get('metricsInResponse'),
+    streamingMetrics: c.get('streamingMetrics'),
+    streamingMetricsIntervalMs: c.get('streamingMetricsIntervalMs'),
+    metricsExclude: c.get('metricsExclude'),
+  });
+  problems.push(...injection.problems.map((p) => `tokenmeter.${p}`));
+  return { config: { port: port as number, providers, injection: injection.settings }, problems };
 }

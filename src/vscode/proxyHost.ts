@@ -43,6 +43,7 @@ export class ProxyHost implements vscode.Disposable {
     const portChanged = config.port !== this.config.port;
     this.config = config;
     this.core.proxy.setProviders(config.providers);
+    this.core.proxy.injection.update(config.injection);
     this.log.info(`providers: ${this.core.proxy.providers().map((p) => `${p.name} → ${p.baseUrl}`).join(', ')}`);
     if (portChanged) {
       await this.restart();
@@ -66,7 +67,7 @@ export class ProxyHost implements vscode.Disposable {
   }
 
   private create(config: TokenmeterConfig): Tokenmeter {
-    return new Tokenmeter({ port: config.port, providers: config.providers, version: this.version });
+    return new Tokenmeter({ port: config.port, providers: config.providers, injection: config.injection, version: this.version });
   }
 
   private startCore(): Promise<string> {

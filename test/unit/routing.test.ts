@@ -69,3 +69,13 @@ describe('forwarded headers', () => {
     assert.equal(decodableAcceptEncoding('gzip;q=1.0, zstd;q=0.9, *;q=0.1'), 'gzip;q=1.0, *;q=0.1');
   });
 });
+
+describe('injection settings', () => {
+  it('accepts the VS Code setting names in the CLI config and rejects bad values with the reason', () => {
+    const ok = validateConfig({ metricsInResponse: true, streamingMetricsIntervalMs: 250, metricsExclude: ['anthropic:*'] }, 'cfg');
+    assert.deepEqual(ok.injection, { metricsInResponse: true, streamingMetrics: false, streamingIntervalMs: 250, exclude: ['anthropic:*'] });
+    assert.throws(() => validateConfig({ streamingMetricsIntervalMs: 5 }, 'cfg'), /integer from 100 to 60000, got 5/);
+    assert.throws(() => validateConfig({ metricsInResponse: 'yes' }, 'cfg'), /true or false, got "yes"/);
+    assert.throws(() => validateConfig({ metricsExclude: 'openai' }, 'cfg'), /list of "provider:model" globs/);
+  });
+});
