@@ -50,6 +50,15 @@ const builds = {
 };
 
 const selected = only ? [only] : ['extension', 'cli', 'webview'];
+if (production) {
+  // A production build has no source maps: drop a development build's, so none gets packaged.
+  const { existsSync, rmSync, readdirSync } = await import('node:fs');
+  for (const dir of ['dist', 'dist/webview'].filter((d) => existsSync(d))) {
+    for (const f of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.map'))) {
+      rmSync(`${dir}/${f.name}`);
+    }
+  }
+}
 for (const name of selected) {
   if (!builds[name]) {
     console.error(`esbuild.mjs: unknown build "${name}" (one of ${Object.keys(builds).join(', ')})`);
