@@ -7,11 +7,12 @@ import type { RequestRecord } from './core/metrics/record';
 
 export type { RequestRecord };
 
-export type ProxyState = 'starting' | 'running' | 'stopped' | 'error';
+/** `attached`: another window holds the port; this one shows that proxy's numbers. */
+export type ProxyState = 'starting' | 'running' | 'attached' | 'stopped' | 'error';
 
 export interface ProxyStatus {
   state: ProxyState;
-  /** http://127.0.0.1:PORT while running, else null. */
+  /** http://127.0.0.1:PORT while running or attached, else null. */
   url: string | null;
   /** Why the proxy is stopped or failed, for the user. */
   message: string | null;

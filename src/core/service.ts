@@ -1,4 +1,4 @@
-import { createControlHandler } from './control/controlApi';
+import { createControlApi, type ControlApi } from './control/controlApi';
 import { RequestTracker } from './metrics/requestTracker';
 import type { ProvidersSetting } from './proxy/providers';
 import type { InjectionSettings } from './proxy/injection';
@@ -22,8 +22,10 @@ export class Tokenmeter {
   readonly tracker = new RequestTracker();
   readonly throttle = new ThrottleTracker();
   readonly proxy: ProxyServer;
+  private readonly control: ControlApi;
 
   constructor(options: TokenmeterOptions) {
+    this.control = createControlApi({ tracker: this.tracker, throttle: this.throttle, version: options.version, url: () => this.proxy.url });
     this.proxy = new ProxyServer({
       tracker: this.tracker,
       throttle: this.throttle,
@@ -32,7 +34,7 @@ export class Tokenmeter {
       providers: options.providers,
       defaults: options.defaults,
       injection: options.injection,
-      control: createControlHandler({ tracker: this.tracker, throttle: this.throttle, version: options.version, url: () => this.proxy.url }),
+      control: (req, res, path) => this.control.handle(req, res, path),
     });
   }
 
@@ -42,11 +44,15 @@ export class Tokenmeter {
 
   /** Stops listening; start() may be called again. */
   stop(graceMs?: number): Promise<void> {
-    return this.proxy.stop(graceMs);
+    const stopped = this.proxy.stop(graceMs);
+    this.control.closeFeeds();
+    return stopped;
   }
 
   /** Stops for good and releases upstream connections. */
   close(graceMs?: number): Promise<void> {
-    return this.proxy.dispose(graceMs);
+    const closed = this.proxy.dispose(graceMs);
+    this.control.closeFeeds();
+    return closed;
   }
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { version } from '../../package.json';
 import type { RequestTracker } from '../core/metrics/requestTracker';
+import type { ProxyStatus } from '../protocol';
 import { MetricsPanel, registerPanelSerializer, type PanelSource } from './panel';
 import { ProxyHost } from './proxyHost';
 import { StatusBarController } from './statusBar';
@@ -9,6 +10,8 @@ import { StatusBarController } from './statusBar';
 export interface TokenmeterApi {
   readonly tracker: RequestTracker;
   proxyUrl(): string | undefined;
+  /** running, or attached to another window's proxy, or why not. */
+  proxyStatus(): ProxyStatus;
   whenListening(): Promise<string>;
 }
 
@@ -53,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): TokenmeterApi {
   return {
     tracker: proxy.core.tracker,
     proxyUrl: () => proxy.current.url ?? undefined,
+    proxyStatus: () => proxy.current,
     whenListening: () => proxy.whenListening(),
   };
 }

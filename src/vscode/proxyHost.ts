@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { probeTokenmeter, RemoteMirror } from '../core/attach/remote';
+import { PortInUseError } from '../core/proxy/server';
 import { Tokenmeter } from '../core/service';
 import type { ProxyStatus } from '../protocol';
 import { readConfig, type TokenmeterConfig } from './config';
@@ -7,6 +9,10 @@ import { readConfig, type TokenmeterConfig } from './config';
  * Owns the Tokenmeter core inside the extension host: starts it without blocking activation,
  * applies setting changes (a new port restarts the proxy; providers apply in place) and
  * reports its state to the status bar and the panel.
+ *
+ * Several windows share one port: the first one listens; the others find a Tokenmeter there,
+ * mirror it through its control API (state `attached`) and race to take the port over when it
+ * goes away, so every window's status bar shows the same numbers.
  */
 export class ProxyHost implements vscode.Disposable {
   readonly core: Tokenmeter;
@@ -15,6 +21,7 @@ export class ProxyHost implements vscode.Disposable {
   readonly onStatus = this.statusEmitter.event;
   private config: TokenmeterConfig;
   private listening: Promise<string>;
+  private mirror: RemoteMirror | undefined;
   private disposed = false;
 
   constructor(
@@ -51,6 +58,8 @@ export class ProxyHost implements vscode.Disposable {
   }
 
   async restart(): Promise<void> {
+    this.mirror?.close();
+    this.mirror = undefined;
     await this.core.stop(2000);
     this.core.proxy.setPort(this.config.port);
     this.listening = this.startCore();
@@ -62,6 +71,7 @@ export class ProxyHost implements vscode.Disposable {
       return;
     }
     this.disposed = true;
+    this.mirror?.close();
     await this.core.close(2000);
     this.statusEmitter.dispose();
   }
@@ -72,24 +82,58 @@ export class ProxyHost implements vscode.Disposable {
 
   private startCore(): Promise<string> {
     this.setStatus({ state: 'starting', url: null, message: null });
-    const started = this.core.start();
-    started.then(
+    const started = this.core.start().then(
       (url) => {
         this.log.info(`proxy listening on ${url}`);
         this.setStatus({ state: 'running', url, message: null });
+        return url;
       },
-      (err: Error) => {
-        const message = `Tokenmeter could not start its proxy: ${err.message}`;
-        this.log.error(message);
-        this.setStatus({ state: 'error', url: null, message: err.message });
-        void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
-          if (choice) {
-            void vscode.commands.executeCommand('workbench.action.openSettings', 'tokenmeter.proxy.port');
-          }
-        });
-      },
+      (err: Error) => this.attachOrFail(err),
     );
+    started.catch(() => undefined); // reported through the status; whenListening() callers see it
     return started;
+  }
+
+  private async attachOrFail(err: Error): Promise<string> {
+    if (err instanceof PortInUseError && !this.disposed) {
+      const url = `http://127.0.0.1:${err.port}`;
+      const health = await probeTokenmeter(url);
+      if (health) {
+        const mirror = new RemoteMirror(url, this.core.tracker);
+        try {
+          await mirror.start();
+          this.mirror = mirror;
+          this.log.info(`port ${err.port} is held by Tokenmeter ${health.version} (pid ${health.pid}): showing its numbers`);
+          this.setStatus({ state: 'attached', url, message: `shared with another window (pid ${health.pid})` });
+          void mirror.closed.then(() => this.takeOver(mirror));
+          return url;
+        } catch (mirrorErr) {
+          this.log.warn(`could not attach to ${url}: ${(mirrorErr as Error).message}`);
+        }
+      }
+    }
+    const message = `Tokenmeter could not start its proxy: ${err.message}`;
+    this.log.error(message);
+    this.setStatus({ state: 'error', url: null, message: err.message });
+    void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
+      if (choice) {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'tokenmeter.proxy.port');
+      }
+    });
+    throw err;
+  }
+
+  /** The window whose proxy we mirrored went away: race the other windows for the port. */
+  private async takeOver(mirror: RemoteMirror): Promise<void> {
+    if (this.disposed || this.mirror !== mirror) {
+      return;
+    }
+    this.mirror = undefined;
+    this.log.info('the window holding the proxy went away: taking the port over');
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 250)); // spread the race
+    if (!this.disposed) {
+      this.listening = this.startCore();
+    }
   }
 
   private setStatus(status: ProxyStatus): void {

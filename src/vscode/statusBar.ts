@@ -105,8 +105,8 @@ export class StatusBarController implements vscode.Disposable {
       md.appendMarkdown('No requests yet.\n\n');
     }
     md.appendMarkdown(
-      status.state === 'running'
-        ? `Proxy: \`${status.url}\`\n\n`
+      status.state === 'running' || status.state === 'attached'
+        ? `Proxy: \`${status.url}\`${status.state === 'attached' ? ' (shared with another window)' : ''}\n\n`
         : `Proxy ${status.state}${status.message ? `: ${status.message}` : ''}\n\n`,
     );
     md.appendMarkdown('Click to open the metrics panel.');

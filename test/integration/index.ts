@@ -14,6 +14,7 @@ import Mocha from 'mocha';
 /** Every suite module, loaded in this order after mocha's globals are in place. */
 const suites: Record<string, () => Promise<unknown>> = {
   'extension.test.ts': () => import('./extension.test.js'),
+  'multiwindow.test.ts': () => import('./multiwindow.test.js'),
 };
 
 export async function run(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RequestRecord } from '../metrics/record';
-import { liveTokensPerSecond, type RequestTracker } from '../metrics/requestTracker';
+import { liveTokensPerSecond, type ActiveRequest, type RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 
 export interface ControlContext {
@@ -23,8 +23,15 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * loopback server as the proxy and behind the same Host/Origin checks, so another site cannot read
  * it through a browser.
  */
-export function createControlHandler(ctx: ControlContext): (req: IncomingMessage, res: ServerResponse, path: string) => void {
-  return (req, res, path) => {
+export interface ControlApi {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void;
+  /** Ends every live feed: a stopping proxy must not wait for its watchers. */
+  closeFeeds(): void;
+}
+
+export function createControlApi(ctx: ControlContext): ControlApi {
+  const feeds = new Set<ServerResponse>();
+  const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: { message: 'the control API is read-only: use GET' } });
@@ -44,48 +51,69 @@ export function createControlHandler(ctx: ControlContext): (req: IncomingMessage
         return;
       case '/_tokenmeter/api/active': {
         const now = performance.now();
-        json(
-          res,
-          200,
-          ctx.tracker.active().map((a) => ({
-            id: a.id,
-            provider: a.provider,
-            model: a.model,
-            streaming: a.streaming,
-            startedAt: a.startedAt,
-            elapsedMs: Math.round(now - a.t0),
-            ttftMs: a.ttftMs,
-            outputTokens: a.outputTokens,
-            outputTokensPerSecond: liveTokensPerSecond(a, now),
-          })),
-        );
+        json(res, 200, ctx.tracker.active().map((a) => activeView(a, now)));
         return;
       }
       case '/_tokenmeter/api/throttle':
         json(res, 200, ctx.throttle.state(limit));
         return;
       case '/_tokenmeter/events':
+        feeds.add(res);
+        res.once('close', () => feeds.delete(res));
         streamEvents(ctx.tracker, req, res);
         return;
       default:
         json(res, 404, { error: { message: `no such control endpoint: ${url.pathname}` } });
     }
   };
+  return {
+    handle,
+    closeFeeds() {
+      for (const res of feeds) {
+        res.end();
+      }
+    },
+  };
 }
 
-/** A live SSE feed of completed requests (`event: completed`), with a comment heartbeat. */
+/** What the live feed and api/active say about an in-flight request. */
+export function activeView(a: ActiveRequest, now: number): Record<string, unknown> {
+  return {
+    id: a.id,
+    provider: a.provider,
+    model: a.model,
+    streaming: a.streaming,
+    startedAt: a.startedAt,
+    elapsedMs: Math.round(now - a.t0),
+    ttftMs: a.ttftMs,
+    outputTokens: a.outputTokens,
+    firstContentMs: a.firstContentMs,
+    lastContentMs: a.lastContentMs,
+    outputTokensPerSecond: liveTokensPerSecond(a, now),
+  };
+}
+
+/**
+ * The live SSE feed: `hello` (recent records and in-flight requests) on connect, then `started`
+ * and `completed` per request, and a comment heartbeat. Other windows mirror a proxy through it.
+ */
 function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-  res.write(': tokenmeter events\n\n');
-  const onCompleted = (r: RequestRecord): void => void res.write(`event: completed\ndata: ${JSON.stringify(r)}\n\n`);
-  const onStarted = (): void => void res.write(`event: started\ndata: {"active":${tracker.activeCount}}\n\n`);
+  // connection: close, so a feed ended by a stopping proxy frees its socket at once.
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'close' });
+  const send = (event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  send('hello', { recent: tracker.recent(), active: tracker.active().map((a) => activeView(a, performance.now())) });
+  const onCompleted = (r: RequestRecord): void => send('completed', r);
+  const onStarted = (a: ActiveRequest): void => send('started', activeView(a, performance.now()));
+  const onReset = (): void => send('reset', {});
   tracker.on('completed', onCompleted);
   tracker.on('started', onStarted);
+  tracker.on('reset', onReset);
   const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
   heartbeat.unref();
   req.socket.once('close', () => {
     clearInterval(heartbeat);
     tracker.off('completed', onCompleted);
     tracker.off('started', onStarted);
+    tracker.off('reset', onReset);
   });
 }

@@ -64,6 +64,33 @@ export class RequestTracker extends EventEmitter<RequestTrackerEvents> {
     this.emit('completed', record);
   }
 
+  /**
+   * A record of a request this tracker did not see start: one mirrored from the proxy of another
+   * window. If it is in flight here (mirrored `started`), it ends that; either way it counts once.
+   */
+  adopt(record: RequestRecord): void {
+    if (this.inFlight.has(record.id)) {
+      this.end(record);
+      return;
+    }
+    this.completedCount++;
+    this.recentRing.push(record);
+    if (record.errorCategory !== null) {
+      this.errorRing.push(record);
+    }
+    this.emit('completed', record);
+  }
+
+  /** The in-flight request with this id, to update a mirrored one in place. */
+  get(id: string): ActiveRequest | undefined {
+    return this.inFlight.get(id);
+  }
+
+  /** Drops in-flight requests that no longer exist (their proxy went away). */
+  forgetActive(): void {
+    this.inFlight.clear();
+  }
+
   active(): ActiveRequest[] {
     return [...this.inFlight.values()];
   }

@@ -17,7 +17,9 @@ const PROMPT_KEYS = ['messages', 'system', 'input', 'prompt', 'instructions', 'c
 
 export function readRequest(body: Buffer, contentType: string | undefined): RequestInfo {
   const info: RequestInfo = { model: 'unknown', streaming: false, inputChars: 0, toolUses: 0, toolResults: 0, json: null };
-  if (body.length === 0 || (contentType !== undefined && !contentType.toLowerCase().includes('json'))) {
+  // Some clients label JSON as text/plain; uploads (multipart, audio) are never parsed.
+  const type = (contentType ?? '').toLowerCase();
+  if (body.length === 0 || type.startsWith('multipart/') || type.startsWith('audio/') || type.includes('octet-stream') || !startsLikeObject(body)) {
     return info;
   }
   let parsed: unknown;
@@ -55,4 +57,17 @@ function stringChars(v: unknown, depth: number): number {
     n += stringChars(item, depth + 1);
   }
   return n;
+}
+
+function startsLikeObject(body: Buffer): boolean {
+  for (let i = 0; i < body.length && i < 64; i++) {
+    const c = body[i];
+    if (c === 0x7b) {
+      return true; // '{'
+    }
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf) {
+      return false; // whitespace and a UTF-8 BOM may come first
+    }
+  }
+  return false;
 }
