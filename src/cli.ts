@@ -12,7 +12,8 @@ const usage = `Usage: tokenmeter [options]
   --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy)
   --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...},
                     "metricsInResponse", "streamingMetrics", "streamingMetricsIntervalMs",
-                    "metricsExclude"} (the VS Code settings' names and meanings)
+                    "metricsExclude", "retry": {"maxRetries", "maxWaitMs"}}
+                    (the VS Code settings' names and meanings)
   --data-dir DIR    where request history is kept
   -h, --help        this text
   -v, --version     the version`;
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
 
   let app: Tokenmeter;
   try {
-    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, injection: config.injection, version });
+    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, injection: config.injection, retry: config.retry, version });
   } catch (err) {
     fail((err as Error).message);
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { RetryPolicy } from './proxy/forward';
 import { defaultInjection, type InjectionSettings } from './proxy/injection';
 import { ConfigError, buildProviderTable, type ProvidersSetting } from './proxy/providers';
 
@@ -7,6 +8,21 @@ export interface FileConfig {
   providers?: ProvidersSetting;
   defaults?: { openai: string; anthropic: string };
   injection?: InjectionSettings;
+  retry?: RetryPolicy;
+}
+
+/** `tokenmeter.retry.*`: a bad value is reported and falls back to its default. */
+export function parseRetry(input: { maxRetries?: unknown; maxWaitMs?: unknown }): { retry: RetryPolicy; problems: string[] } {
+  const problems: string[] = [];
+  const int = (key: 'maxRetries' | 'maxWaitMs', max: number, fallback: number): number => {
+    const v = input[key] ?? fallback;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) {
+      return v;
+    }
+    problems.push(`retry.${key} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+  return { retry: { maxRetries: int('maxRetries', 10, 0), maxWaitMs: int('maxWaitMs', 600_000, 30_000) }, problems };
 }
 
 /** The injection keys, named as in the VS Code settings (`tokenmeter.<key>`). */
@@ -18,6 +34,7 @@ export interface InjectionInput {
 }
 
 const INJECTION_KEYS = ['metricsInResponse', 'streamingMetrics', 'streamingMetricsIntervalMs', 'metricsExclude'];
+const OTHER_KEYS = ['retry'];
 
 /** Validates each key on its own: a bad one is reported and falls back to its default. */
 export function parseInjection(input: InjectionInput): { settings: InjectionSettings; problems: string[] } {
@@ -72,7 +89,7 @@ export function validateConfig(value: unknown, where: string): FileConfig {
     throw new ConfigError(`${where}: expected a JSON object with "providers" and/or "defaults"`);
   }
   const { providers, defaults, ...rest } = value as Record<string, unknown>;
-  const unknownKeys = Object.keys(rest).filter((k) => !INJECTION_KEYS.includes(k));
+  const unknownKeys = Object.keys(rest).filter((k) => !INJECTION_KEYS.includes(k) && !OTHER_KEYS.includes(k));
   if (unknownKeys.length > 0) {
     throw new ConfigError(`${where}: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}`);
   }
@@ -86,6 +103,15 @@ export function validateConfig(value: unknown, where: string): FileConfig {
     throw new ConfigError(`${where}: ${injection.problems.join(' ')}`);
   }
   config.injection = injection.settings;
+  const retryInput = rest.retry ?? {};
+  if (typeof retryInput !== 'object' || retryInput === null) {
+    throw new ConfigError(`${where}: "retry" must be {"maxRetries": n, "maxWaitMs": n}`);
+  }
+  const retry = parseRetry(retryInput);
+  if (retry.problems.length > 0) {
+    throw new ConfigError(`${where}: ${retry.problems.join(' ')}`);
+  }
+  config.retry = retry.retry;
   if (defaults !== undefined) {
     const d = defaults as Record<string, unknown>;
     if (typeof d !== 'object' || d === null) {

@@ -1,6 +1,7 @@
 import { createControlApi, type ControlApi } from './control/controlApi';
 import { RequestTracker } from './metrics/requestTracker';
 import type { ProvidersSetting } from './proxy/providers';
+import type { RetryPolicy } from './proxy/forward';
 import type { InjectionSettings } from './proxy/injection';
 import { ProxyServer } from './proxy/server';
 import { ThrottleTracker } from './throttle/throttleTracker';
@@ -11,6 +12,7 @@ export interface TokenmeterOptions {
   providers?: ProvidersSetting;
   defaults?: { openai: string; anthropic: string };
   injection?: InjectionSettings;
+  retry?: RetryPolicy;
   version: string;
 }
 
@@ -34,6 +36,7 @@ export class Tokenmeter {
       providers: options.providers,
       defaults: options.defaults,
       injection: options.injection,
+      retry: options.retry,
       control: (req, res, path) => this.control.handle(req, res, path),
     });
   }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { parseInjection } from '../core/config';
+import { parseInjection, parseRetry } from '../core/config';
+import type { RetryPolicy } from '../core/proxy/forward';
 import type { InjectionSettings } from '../core/proxy/injection';
 import { buildProviderTable, type ProvidersSetting } from '../core/proxy/providers';
 
@@ -7,6 +8,7 @@ export interface TokenmeterConfig {
   port: number;
   providers: ProvidersSetting | undefined;
   injection: InjectionSettings;
+  retry: RetryPolicy;
 }
 
 export const DEFAULT_PORT = 8383;
@@ -42,5 +44,7 @@ export function readConfig(): { config: TokenmeterConfig; problems: string[] } {
     metricsExclude: c.get('metricsExclude'),
   });
   problems.push(...injection.problems.map((p) => `tokenmeter.${p}`));
-  return { config: { port: port as number, providers, injection: injection.settings }, problems };
+  const retry = parseRetry({ maxRetries: c.get('retry.maxRetries'), maxWaitMs: c.get('retry.maxWaitMs') });
+  problems.push(...retry.problems.map((p) => `tokenmeter.${p}`));
+  return { config: { port: port as number, providers, injection: injection.settings, retry: retry.retry }, problems };
 }

@@ -51,6 +51,7 @@ export class ProxyHost implements vscode.Disposable {
     this.config = config;
     this.core.proxy.setProviders(config.providers);
     this.core.proxy.injection.update(config.injection);
+    Object.assign(this.core.proxy.retry, config.retry);
     this.log.info(`providers: ${this.core.proxy.providers().map((p) => `${p.name} → ${p.baseUrl}`).join(', ')}`);
     if (portChanged) {
       await this.restart();
@@ -77,7 +78,7 @@ export class ProxyHost implements vscode.Disposable {
   }
 
   private create(config: TokenmeterConfig): Tokenmeter {
-    return new Tokenmeter({ port: config.port, providers: config.providers, injection: config.injection, version: this.version });
+    return new Tokenmeter({ port: config.port, providers: config.providers, injection: config.injection, retry: config.retry, version: this.version });
   }
 
   private startCore(): Promise<string> {

@@ -77,5 +77,7 @@ describe('injection settings', () => {
     assert.throws(() => validateConfig({ streamingMetricsIntervalMs: 5 }, 'cfg'), /integer from 100 to 60000, got 5/);
     assert.throws(() => validateConfig({ metricsInResponse: 'yes' }, 'cfg'), /true or false, got "yes"/);
     assert.throws(() => validateConfig({ metricsExclude: 'openai' }, 'cfg'), /list of "provider:model" globs/);
+    assert.deepEqual(validateConfig({ retry: { maxRetries: 3 } }, 'cfg').retry, { maxRetries: 3, maxWaitMs: 30_000 });
+    assert.throws(() => validateConfig({ retry: { maxRetries: -1 } }, 'cfg'), /retry.maxRetries must be an integer from 0 to 10, got -1/);
   });
 });

@@ -133,3 +133,57 @@ describe('throttle wait through the proxy', () => {
     assert.equal(state.events[0].retriedBy, retried.id);
   });
 });
+
+describe('opt-in proxy-side retry', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+    stack.app.proxy.retry.maxRetries = 2;
+    stack.app.proxy.retry.maxWaitMs = 1000;
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  const ask = (): Promise<Response> =>
+    fetch(`${stack.url}/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-retry"}' });
+
+  it('waits out retry-after before any byte reaches the client, and records the exact wait once', async () => {
+    const sentBefore = stack.upstream.exchanges.length;
+    stack.upstream.next({ status: 429, rawBody: '{"error":{"message":"slow down"}}', headers: { 'retry-after-ms': '150', 'content-type': 'application/json' } });
+    stack.upstream.next({ firstDelayMs: 5, usage: { input: 3, output: 6 } });
+    const res = await ask();
+    const body = Buffer.from(await res.arrayBuffer());
+    const [r] = await stack.records(1);
+    assert.equal(res.status, 200);
+    assert.equal(stack.upstream.exchanges.length - sentBefore, 2, 'two attempts upstream');
+    assert.deepEqual(body, stack.upstream.exchanges.at(-1)!.sent, 'the client got only the answer of the retry');
+    assert.equal(r.status, 200);
+    assert.equal(r.errorCategory, null);
+    assert.ok(r.throttleWaitTimeMs >= 150 && r.throttleWaitTimeMs < 300, `wait ${r.throttleWaitTimeMs}`);
+    assert.ok(r.ttftMs! < 100, `TTFT of the answering attempt, not of the whole wait: ${r.ttftMs}`);
+    assert.equal(stack.app.tracker.activeCount, 0);
+    assert.equal(stack.app.throttle.state().events[0].waitMs, r.throttleWaitTimeMs);
+  });
+
+  it('passes the 429 on when retry-after is longer than the limit', async () => {
+    stack.upstream.next({ status: 429, rawBody: '{"error":{"message":"much later"}}', headers: { 'retry-after': '60', 'content-type': 'application/json' } });
+    const res = await ask();
+    assert.equal(res.status, 429);
+    assert.equal(await res.text(), '{"error":{"message":"much later"}}');
+    const [r] = await stack.records(1);
+    assert.deepEqual([r.status, r.errorCategory, r.throttleWaitTimeMs], [429, 'rate_limit', 0]);
+  });
+
+  it('gives up after maxRetries and relays the last answer', async () => {
+    for (let i = 0; i < 3; i++) {
+      stack.upstream.next({ status: 529, rawBody: `{"attempt":${i}}`, headers: { 'retry-after-ms': '20', 'content-type': 'application/json' } });
+    }
+    const res = await ask();
+    assert.equal(res.status, 529);
+    assert.equal(await res.text(), '{"attempt":2}');
+    const [r] = await stack.records(1);
+    assert.equal(r.errorCategory, 'overloaded');
+    assert.ok(r.throttleWaitTimeMs >= 40, `two waits of 20 ms: ${r.throttleWaitTimeMs}`);
+  });
+});

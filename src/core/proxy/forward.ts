@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import * as undiciErrors from 'undici/lib/core/errors.js';
 import type { ErrorCategory, RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
+import { parseRetryAfterMs } from '../throttle/rateLimitHeaders';
 import { sessionOf, type ThrottleTracker } from '../throttle/throttleTracker';
 import { sendProxyError } from './errors';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
@@ -14,16 +15,33 @@ import type { Route } from './providers';
 import { readRequest } from './request';
 import { StreamUsageFilter, withStreamUsage } from './streamUsage';
 
+/** Opt-in: the proxy itself retries a throttled request before any byte reached the client. */
+export interface RetryPolicy {
+  /** 0 turns proxy-side retries off (the default): the client sees the 429 and decides. */
+  maxRetries: number;
+  /** A retry-after longer than this is passed to the client instead of waited out. */
+  maxWaitMs: number;
+}
+
 export interface ForwardContext {
   tracker: RequestTracker;
   throttle: ThrottleTracker;
   injection: InjectionPolicy;
+  retry: RetryPolicy;
   dispatcher: Dispatcher;
 }
 
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
+
+class RetryingError extends Error {
+  override name = 'RetryingError';
+}
+
+const RETRYABLE = new Set([429, 529]);
+/** Without a retry-after, wait 1 s, 2 s, 4 s, … */
+const backoffMs = (attempt: number): number => 1000 * 2 ** attempt;
 
 /** Non-streaming bodies held back for metrics injection are capped; larger ones pass untouched. */
 const MAX_HELD_BYTES = 16 * 1024 * 1024;
@@ -69,6 +87,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   }
 
   let controller: Dispatcher.DispatchController | null = null;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let clientGone = false;
   let done = false;
   let held: Buffer[] | null = null; // non-streaming body held back for performance_metrics
@@ -123,20 +143,49 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   res.once('close', () => {
     if (!res.writableFinished && !done) {
       clientGone = true;
+      if (retryTimer) {
+        clearTimeout(retryTimer);
+        void finish('client_disconnect');
+      }
       controller?.abort(new ClientGoneError('the client closed the connection'));
     }
   });
 
-  const handler: Dispatcher.DispatchHandler = {
+  /** Waits out a throttle and sends again; false when this response should go to the client. */
+  const retryLater = (c: Dispatcher.DispatchController, statusCode: number, h: Record<string, string | string[] | undefined>): boolean => {
+    if (!RETRYABLE.has(statusCode) || attempt >= ctx.retry.maxRetries || clientGone) {
+      return false;
+    }
+    const wait = parseRetryAfterMs(h, Date.now()) ?? backoffMs(attempt);
+    if (wait > ctx.retry.maxWaitMs) {
+      return false;
+    }
+    ctx.throttle.onResponse(id, provider, model, session, statusCode, h);
+    c.abort(new RetryingError(`throttled (${statusCode}): retrying in ${wait} ms`));
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      attempt++;
+      // The same tracker pairs the throttle with its retry, so the wait is the time really lost.
+      meter.addThrottleWait(ctx.throttle.onRequest(id, provider, model, session));
+      meter.restartClock();
+      send();
+    }, wait);
+    return true;
+  };
+
+  const makeHandler = (): Dispatcher.DispatchHandler => ({
     onRequestStart(c) {
       controller = c;
       if (clientGone) {
         c.abort(new ClientGoneError('the client closed the connection'));
       }
     },
-    onResponseStart(_c, statusCode, responseHeaders) {
+    onResponseStart(c, statusCode, responseHeaders) {
       if (statusCode < 200) {
         return; // 1xx informational: the final head follows
+      }
+      if (retryLater(c, statusCode, responseHeaders as Record<string, string | string[] | undefined>)) {
+        return;
       }
       status = statusCode;
       head = responseHeaders as Record<string, string | string[] | undefined>;
@@ -202,6 +251,9 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       });
     },
     onResponseError(_c, err) {
+      if (err instanceof RetryingError) {
+        return; // the throttled attempt, abandoned on purpose
+      }
       res.off('drain', resume);
       if (clientGone || err instanceof ClientGoneError) {
         void finish('client_disconnect');
@@ -223,20 +275,23 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       }
       void finish(category);
     },
-  };
+  });
 
   const base = new URL(route.provider.baseUrl);
-  ctx.dispatcher.dispatch(
-    {
-      origin: base.origin,
-      // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
-      path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
-      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers,
-      body: upstreamBody.length > 0 ? upstreamBody : null,
-    },
-    handler,
-  );
+  const send = (): void => {
+    ctx.dispatcher.dispatch(
+      {
+        origin: base.origin,
+        // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
+        path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
+        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers,
+        body: upstreamBody.length > 0 ? upstreamBody : null,
+      },
+      makeHandler(),
+    );
+  };
+  send();
 }
 
 /** Adds `performance_metrics` to a JSON object body; anything else is sent as it came. */

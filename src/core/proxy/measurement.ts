@@ -103,6 +103,15 @@ export class ExchangeMeter {
     tracker.start(this.active);
   }
 
+  /** A proxy-side retry: times are measured from the attempt that answers. */
+  restartClock(): void {
+    this.active.t0 = performance.now();
+  }
+
+  addThrottleWait(ms: number): void {
+    this.meta.throttleWaitTimeMs += ms;
+  }
+
   onResponseHead(status: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = status;
     const type = String(headers['content-type'] ?? '').toLowerCase();

@@ -4,7 +4,7 @@ import Agent from 'undici/lib/dispatcher/agent.js';
 import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { guessFlavour, sendProxyError } from './errors';
-import { forward } from './forward';
+import { forward, type RetryPolicy } from './forward';
 import { InjectionPolicy, type InjectionSettings } from './injection';
 import { buildProviderTable, resolveRoute, type ProviderConfig, type ProvidersSetting } from './providers';
 
@@ -29,6 +29,7 @@ export interface ProxyServerOptions {
   allowedOrigins?: string[];
   control?: ControlHandler;
   injection?: InjectionSettings;
+  retry?: RetryPolicy;
 }
 
 export class PortInUseError extends Error {
@@ -47,11 +48,14 @@ export class ProxyServer {
   private listeningPort: number | null = null;
   private readonly host: string;
   readonly injection: InjectionPolicy;
+  /** Read on every throttled response, so a settings change applies to the next one. */
+  readonly retry: RetryPolicy;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.host = options.host ?? '127.0.0.1';
     this.table = buildProviderTable(options.providers);
     this.injection = new InjectionPolicy(options.injection);
+    this.retry = { maxRetries: 0, maxWaitMs: 30_000, ...options.retry };
     const timeout = options.upstreamTimeoutMs ?? 600_000;
     this.dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
     this.server = createServer((req, res) => this.handle(req, res));
@@ -153,7 +157,7 @@ export class ProxyServer {
     }
     this.readBody(req, res, route.provider.api, (body) => {
       forward(
-        { tracker: this.options.tracker, throttle: this.options.throttle, injection: this.injection, dispatcher: this.dispatcher },
+        { tracker: this.options.tracker, throttle: this.options.throttle, injection: this.injection, retry: this.retry, dispatcher: this.dispatcher },
         req,
         res,
         route,
