@@ -127,3 +127,73 @@ describe('every API, streaming and not, through the proxy', () => {
     }
   }
 });
+
+describe('every API: faults end with a clear result and exactly one record', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  const send = (c: ApiCase, streaming: boolean): Promise<Response> =>
+    fetch(stack.url + c.path(streaming), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c.body(streaming)) });
+
+  for (const c of cases) {
+    for (const streaming of [false, true]) {
+      const mode = streaming ? 'streaming' : 'non-streaming';
+
+      it(`${c.name}, ${mode}: 429 with retry-after reaches the client untouched`, async () => {
+        const before = stack.app.tracker.totalCompleted;
+        const body = '{"error":{"type":"rate_limit_error","message":"Too many requests"}}';
+        stack.upstream.next({ status: 429, rawBody: body, headers: { 'retry-after': '3', 'content-type': 'application/json' } });
+        const res = await send(c, streaming);
+        assert.equal(res.status, 429);
+        assert.equal(res.headers.get('retry-after'), '3');
+        assert.equal(await res.text(), body);
+        const [r] = await stack.records(1);
+        assert.deepEqual([r.errorCategory, r.inputTokens, r.outputTokens, r.ttftMs], ['rate_limit', null, null, null]);
+        assert.equal(stack.app.tracker.totalCompleted - before, 1);
+        assert.equal(stack.app.throttle.state().events[0].retryAfterMs, 3000);
+      });
+
+      it(`${c.name}, ${mode}: a malformed body is relayed as is and measured as unknown`, async () => {
+        const garbage = streaming ? 'data: {"not json\n\ndata: [[[\n\nevent: x\n\n' : '{"choices": [ {"broken"';
+        stack.upstream.next({ rawBody: garbage, headers: { 'content-type': streaming ? 'text/event-stream' : 'application/json' } });
+        const res = await send(c, streaming);
+        assert.equal(await res.text(), garbage);
+        const [r] = await stack.records(1);
+        assert.equal(r.status, 200);
+        assert.equal(r.errorCategory, null);
+        assert.deepEqual([r.inputTokens, r.outputTokens, r.ttftMs, r.outputTokensPerSecond], [null, null, null, null], 'unknown, not 0');
+        assert.ok(r.durationMs !== null && r.durationMs >= 0);
+      });
+
+      if (streaming) {
+        it(`${c.name}, streaming: the upstream drops mid-stream`, async () => {
+          stack.upstream.next({ delayMs: 5, dropAfterEvents: c.firstContentEvent + 2 });
+          const res = await send(c, true);
+          await assert.rejects(res.arrayBuffer(), 'the client sees the stream cut, not a clean end');
+          const [r] = await stack.records(1);
+          assert.equal(r.errorCategory, 'stream_error');
+          assert.equal(r.estimated, true, 'two content events arrived: estimated');
+          assert.ok(r.outputTokens! > 0);
+        });
+
+        it(`${c.name}, streaming: the client goes away mid-stream`, async () => {
+          stack.upstream.next({ delayMs: 30 });
+          const res = await send(c, true);
+          const reader = res.body!.getReader();
+          await reader.read();
+          await reader.cancel();
+          const [r] = await stack.records(1);
+          assert.equal(r.errorCategory, 'client_disconnect');
+          await stack.upstream.waitForExchanges(stack.upstream.exchanges.length);
+          assert.equal(stack.upstream.exchanges.at(-1)!.aborted, true, 'the upstream request was aborted too');
+          assert.equal(stack.app.tracker.activeCount, 0);
+        });
+      }
+    }
+  }
+});
