@@ -154,3 +154,29 @@ describe('proxy faults and refusals', () => {
     assert.equal(recent[0].id, stack.app.tracker.recent(1)[0].id, 'newest first');
   });
 });
+
+describe('Prometheus exposition', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  it('counts requests, tokens and throttle wait, and leaves unknown timings out of histograms', async () => {
+    stack.upstream.next({ usage: { input: 10, output: 6, cacheRead: 4 } });
+    await raw(stack.url, '/openai/v1/chat/completions', { body: chatBody() });
+    stack.upstream.next({ status: 429, rawBody: '{}', headers: { 'content-type': 'application/json' } });
+    await raw(stack.url, '/openai/v1/chat/completions', { body: chatBody() });
+    await stack.records(2);
+    const res = await raw(stack.url, '/_tokenmeter/metrics', { method: 'GET' });
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    const text = res.body.toString();
+    assert.match(text, /tokenmeter_requests_total\{provider="openai",model="gpt-4o",streaming="false",outcome="ok"\} 1/);
+    assert.match(text, /tokenmeter_requests_total\{provider="openai",model="gpt-4o",streaming="false",outcome="rate_limit"\} 1/);
+    assert.match(text, /tokenmeter_tokens_total\{provider="openai",model="gpt-4o",kind="cache_read"\} 4/);
+    assert.match(text, /tokenmeter_time_to_first_token_seconds_count\{provider="openai",model="gpt-4o"\} 1\n/, 'the 429 has no TTFT: not observed');
+    assert.match(text, /tokenmeter_active_requests 0/);
+  });
+});

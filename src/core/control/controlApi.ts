@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { RequestRecord } from '../metrics/record';
 import { liveTokensPerSecond, type ActiveRequest, type RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
+import { PrometheusExporter } from './prometheus';
 
 export interface ControlContext {
   tracker: RequestTracker;
@@ -31,6 +32,7 @@ export interface ControlApi {
 
 export function createControlApi(ctx: ControlContext): ControlApi {
   const feeds = new Set<ServerResponse>();
+  const prometheus = new PrometheusExporter(ctx.tracker, ctx.throttle);
   const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -56,6 +58,12 @@ export function createControlApi(ctx: ControlContext): ControlApi {
       }
       case '/_tokenmeter/api/throttle':
         json(res, 200, ctx.throttle.state(limit));
+        return;
+      case '/_tokenmeter/metrics':
+        void prometheus.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': prometheus.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        });
         return;
       case '/_tokenmeter/events':
         feeds.add(res);
