@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RequestRecord } from '../../src/core/metrics/record';
 import { startStack, type Stack } from '../fixtures/stack';
+import type { Exchange } from '../fixtures/upstream';
 
 interface ApiCase {
   name: string;
@@ -81,47 +83,59 @@ describe('every API, streaming and not, through the proxy', () => {
       for (const withUsage of [true, false]) {
         it(`${c.name}, ${streaming ? 'streaming' : 'non-streaming'}, usage ${withUsage ? 'present' : 'absent'}`, async () => {
           const chunks = ['Packets', ' cross', ' the', ' wire', '—', 'fast.'];
-          const completedBefore = stack.app.tracker.totalCompleted;
-          stack.upstream.next({ firstDelayMs: 15, delayMs: 8, chunks, usage: withUsage ? { input: 17, output: 9, cacheRead: 4 } : null });
-          const res = await fetch(stack.url + c.path(streaming), {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: 'Bearer canary-key' },
-            body: JSON.stringify(c.body(streaming)),
-          });
-          const received = Buffer.from(await res.arrayBuffer());
-          const [r] = await stack.records(1);
-          const ex = stack.upstream.exchanges.at(-1)!;
-          assert.equal(res.status, 200);
-          assert.deepEqual(received, ex.sent, 'the client received exactly the upstream bytes');
-          assert.equal(stack.app.tracker.totalCompleted - completedBefore, 1, 'exactly one record');
-          assert.equal(r.model, expectedModel(c, streaming));
-          assert.equal(r.streaming, streaming, 'streaming');
-          assert.equal(r.errorCategory, null, 'error category');
-          if (withUsage) {
-            assert.deepEqual([r.inputTokens, r.outputTokens, r.cacheReadTokens, r.estimated], [17, 9, c.cache ? 4 : 0, false]);
-          } else {
-            const chars = chunks.join('').length;
-            assert.equal(r.estimated, true, 'estimated');
-            assert.equal(r.outputTokens, Math.ceil(chars / 4), 'estimated from the text');
+          const once = async (): Promise<{ r: RequestRecord; ex: Exchange }> => {
+            const completedBefore = stack.app.tracker.totalCompleted;
+            stack.upstream.next({ firstDelayMs: 15, delayMs: 8, chunks, usage: withUsage ? { input: 17, output: 9, cacheRead: 4 } : null });
+            const res = await fetch(stack.url + c.path(streaming), {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: 'Bearer canary-key' },
+              body: JSON.stringify(c.body(streaming)),
+            });
+            const received = Buffer.from(await res.arrayBuffer());
+            const [r] = await stack.records(1);
+            const ex = stack.upstream.exchanges.at(-1)!;
+            assert.equal(res.status, 200);
+            assert.deepEqual(received, ex.sent, 'the client received exactly the upstream bytes');
+            assert.equal(stack.app.tracker.totalCompleted - completedBefore, 1, 'exactly one record');
+            assert.equal(r.model, expectedModel(c, streaming));
+            assert.equal(r.streaming, streaming, 'streaming');
+            assert.equal(r.errorCategory, null, 'error category');
+            if (withUsage) {
+              assert.deepEqual([r.inputTokens, r.outputTokens, r.cacheReadTokens, r.estimated], [17, 9, c.cache ? 4 : 0, false]);
+            } else {
+              assert.equal(r.estimated, true, 'estimated');
+              assert.equal(r.outputTokens, Math.ceil(chunks.join('').length / 4), 'estimated from the text');
+            }
+            const upstreamTtft = ex.firstContentAt! - ex.receivedAt;
+            assert.ok(r.ttftMs! >= upstreamTtft - 0.5, `ttft ${r.ttftMs} below the upstream's ${upstreamTtft}`);
+            if (streaming) {
+              assert.ok(r.ttftMs! >= 15 + 8 * c.firstContentEvent - 1, `ttft ${r.ttftMs} after ${c.firstContentEvent} scripted gaps`);
+            }
+            return { r, ex };
+          };
+          // Same clock on both sides. Within the response the meter must match the upstream's own
+          // write times to 5 ms (TTFT − TTFB against first content − head; duration likewise). The
+          // absolute TTFT also includes the request's way upstream, so it gets 30 ms. One process
+          // runs client, proxy and upstream on a shared 2-core machine, so a single scheduling
+          // hiccup is measured once more; a meter that is wrong fails both times.
+          const timingProblems = ({ r, ex }: { r: RequestRecord; ex: Exchange }): string[] => {
+            const checks: [string, number, number, number][] = [
+              ['ttft − ttfb', r.ttftMs! - r.ttfbMs!, ex.firstContentAt! - ex.headAt!, 5],
+              ['duration − ttfb', r.durationMs! - r.ttfbMs!, ex.lastWriteAt! - ex.headAt!, 5],
+              ['ttft', r.ttftMs!, ex.firstContentAt! - ex.receivedAt, 30],
+            ];
+            if (streaming) {
+              // Six content events 8 ms apart: the speed is the tokens over their span.
+              const expected = r.outputTokens! / ((ex.lastContentAt! - ex.firstContentAt!) / 1000);
+              checks.push(['output tok/s (±25 %)', r.outputTokensPerSecond!, expected, expected * 0.25]);
+            }
+            return checks.filter(([, m, a, tol]) => !(Math.abs(m - a) <= tol)).map(([w, m, a]) => `${w}: measured ${m.toFixed(2)} vs upstream ${a.toFixed(2)}`);
+          };
+          let problems = timingProblems(await once());
+          if (problems.length > 0) {
+            problems = timingProblems(await once()).map((p) => `${p} (second try; first: ${problems.join('; ')})`);
           }
-          // Same clock on both sides. Within the response, the meter must match the upstream's own
-          // write times to 5 ms: TTFT − TTFB against first content − head, duration likewise.
-          const within = (measured: number, actual: number, what: string, tol = 5): void =>
-            assert.ok(Math.abs(measured - actual) <= tol, `${what}: measured ${measured.toFixed(2)} vs upstream ${actual.toFixed(2)}`);
-          within(r.ttftMs! - r.ttfbMs!, ex.firstContentAt! - ex.headAt!, 'ttft − ttfb');
-          within(r.durationMs! - r.ttfbMs!, ex.lastWriteAt! - ex.headAt!, 'duration − ttfb');
-          // The absolute figures also include the request's way to the upstream (loopback, and a
-          // busy 2-core machine in CI), so they get a looser bound; never less than the upstream's.
-          const upstreamTtft = ex.firstContentAt! - ex.receivedAt;
-          assert.ok(r.ttftMs! >= upstreamTtft - 0.5, `ttft ${r.ttftMs} below the upstream's ${upstreamTtft}`);
-          within(r.ttftMs!, upstreamTtft, 'ttft', 30);
-          if (streaming) {
-            assert.ok(r.ttftMs! >= 15 + 8 * c.firstContentEvent - 1, `ttft ${r.ttftMs} after ${c.firstContentEvent} scripted gaps`);
-            // Six content events 8 ms apart: about 9 tokens / 40 ms.
-            const span = (ex.lastContentAt! - ex.firstContentAt!) / 1000;
-            const speed = r.outputTokensPerSecond!;
-            assert.ok(Math.abs(speed - r.outputTokens! / span) / speed < 0.25, `speed ${speed} vs ${r.outputTokens! / span}`);
-          }
+          assert.deepEqual(problems, []);
         });
       }
     }
