@@ -12,9 +12,11 @@ const usage = `Usage: tokenmeter [options]
   --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy)
   --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...},
                     "metricsInResponse", "streamingMetrics", "streamingMetricsIntervalMs",
-                    "metricsExclude", "retry": {"maxRetries", "maxWaitMs"}}
+                    "metricsExclude", "retry": {"maxRetries", "maxWaitMs"},
+                    "summaryEvery", "retentionDays"}
                     (the VS Code settings' names and meanings)
-  --data-dir DIR    where request history is kept
+  --data-dir DIR    where request history is kept (JSON Lines, one file a day); without it,
+                    history lives in memory only
   -h, --help        this text
   -v, --version     the version`;
 
@@ -64,7 +66,22 @@ async function main(): Promise<void> {
 
   let app: Tokenmeter;
   try {
-    app = new Tokenmeter({ host, port, providers: config.providers, defaults: config.defaults, injection: config.injection, retry: config.retry, version });
+    app = new Tokenmeter({
+      host,
+      port,
+      providers: config.providers,
+      defaults: config.defaults,
+      injection: config.injection,
+      retry: config.retry,
+      dataDir: values['data-dir'],
+      retentionDays: config.retentionDays,
+      summaryEvery: config.summaryEvery ?? 50,
+      log: {
+        info: (line) => process.stdout.write(`${line}\n`),
+        warn: (message) => process.stderr.write(`tokenmeter: warning: ${message}\n`),
+      },
+      version,
+    });
   } catch (err) {
     fail((err as Error).message);
   }
@@ -83,6 +100,14 @@ async function main(): Promise<void> {
       `  OpenAI SDK:   OPENAI_BASE_URL=${url}/openai/v1\n` +
       `  Control API:  ${url}/_tokenmeter/api/requests\n`,
   );
+  if (app.history) {
+    void app.loadHistory().then((loaded) => {
+      if (loaded) {
+        const today = app.history!.totals('today').summary;
+        process.stdout.write(`  History:      ${app.history!.dir} (${loaded.records} records; today ${today.requests} requests)\n`);
+      }
+    });
+  }
   app.tracker.on('completed', (r) => {
     const tps = r.outputTokensPerSecond === null ? '—' : r.outputTokensPerSecond.toFixed(1);
     process.stdout.write(

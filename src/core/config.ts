@@ -9,6 +9,8 @@ export interface FileConfig {
   defaults?: { openai: string; anthropic: string };
   injection?: InjectionSettings;
   retry?: RetryPolicy;
+  summaryEvery?: number;
+  retentionDays?: number;
 }
 
 /** `tokenmeter.retry.*`: a bad value is reported and falls back to its default. */
@@ -34,7 +36,7 @@ export interface InjectionInput {
 }
 
 const INJECTION_KEYS = ['metricsInResponse', 'streamingMetrics', 'streamingMetricsIntervalMs', 'metricsExclude'];
-const OTHER_KEYS = ['retry'];
+const OTHER_KEYS = ['retry', 'summaryEvery', 'retentionDays'];
 
 /** Validates each key on its own: a bad one is reported and falls back to its default. */
 export function parseInjection(input: InjectionInput): { settings: InjectionSettings; problems: string[] } {
@@ -112,6 +114,13 @@ export function validateConfig(value: unknown, where: string): FileConfig {
     throw new ConfigError(`${where}: ${retry.problems.join(' ')}`);
   }
   config.retry = retry.retry;
+  for (const [key, min] of [['summaryEvery', 0], ['retentionDays', 1]] as const) {
+    const v = rest[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 100_000)) {
+      throw new ConfigError(`${where}: ${key} must be an integer from ${min} to 100000, got ${JSON.stringify(v)}`);
+    }
+    config[key] = v as number | undefined;
+  }
   if (defaults !== undefined) {
     const d = defaults as Record<string, unknown>;
     if (typeof d !== 'object' || d === null) {

@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { HistoryStore } from '../metrics/historyStore';
 import type { RequestRecord } from '../metrics/record';
 import { liveTokensPerSecond, type ActiveRequest, type RequestTracker } from '../metrics/requestTracker';
+import { runningTotalsQueryFrom } from '../metrics/runningTotals';
+import type { SummaryMetrics } from '../metrics/summaryMetrics';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { PrometheusExporter } from './prometheus';
 
 export interface ControlContext {
   tracker: RequestTracker;
   throttle: ThrottleTracker;
+  summary: SummaryMetrics;
+  history: HistoryStore | null;
   version: string;
   /** The proxy's URL, for clients that attach to it. */
   url(): string | null;
@@ -54,6 +59,21 @@ export function createControlApi(ctx: ControlContext): ControlApi {
       case '/_tokenmeter/api/active': {
         const now = performance.now();
         json(res, 200, ctx.tracker.active().map((a) => activeView(a, now)));
+        return;
+      }
+      case '/_tokenmeter/api/running-totals': {
+        // range=session (default: this process, with in-flight requests) | today | 7d | all (history)
+        const query = runningTotalsQueryFrom(url.searchParams);
+        const range = url.searchParams.get('range') ?? 'session';
+        if (range === 'session') {
+          json(res, 200, ctx.summary.runningTotals(query, query.includeActive ? ctx.tracker.active() : undefined));
+        } else if (range !== 'today' && range !== '7d' && range !== 'all') {
+          json(res, 400, { error: { message: `range must be session, today, 7d or all; got "${range}"` } });
+        } else if (!ctx.history) {
+          json(res, 404, { error: { message: 'no history is kept (start with --data-dir to keep it)' } });
+        } else {
+          json(res, 200, ctx.history.totals(range, query));
+        }
         return;
       }
       case '/_tokenmeter/api/throttle':
