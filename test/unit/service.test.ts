@@ -4,9 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { RunningTotals } from '../../src/core/metrics/runningTotals';
 import { Tokenmeter } from '../../src/core/service';
 import { startStack, type Stack } from '../fixtures/stack';
 import { startUpstream, type Upstream } from '../fixtures/upstream';
+
+const totals = async (url: string): Promise<RunningTotals> => (await (await fetch(url)).json()) as RunningTotals;
 
 const post = async (url: string, model: string, stream = false): Promise<void> => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, stream, messages: [] }) });
@@ -27,18 +30,18 @@ describe('running totals on the control API', () => {
     await post(`${stack.url}/openai/v1/chat/completions`, 'gpt-4o', true);
     await post(`${stack.url}/anthropic/v1/messages`, 'claude-sonnet-4-5:thinking');
     await stack.records(3);
-    const all = await (await fetch(`${stack.url}/_tokenmeter/api/running-totals`)).json();
+    const all = await totals(`${stack.url}/_tokenmeter/api/running-totals`);
     assert.equal(all.summary.requests, 3);
     assert.equal(all.providers.openai.rollup.streaming.requests, 1);
     assert.equal(all.providers.openai.rollup.nonStreaming.requests, 1);
     assert.ok(all.providers.anthropic.models['claude-sonnet-4-5:thinking'], 'the model keeps its colon');
-    const filtered = await (await fetch(`${stack.url}/_tokenmeter/api/running-totals?provider=OPEN*&model=gpt-?o`)).json();
+    const filtered = await totals(`${stack.url}/_tokenmeter/api/running-totals?provider=OPEN*&model=gpt-?o`);
     assert.deepEqual(Object.keys(filtered.providers), ['openai']);
     assert.equal(filtered.summary.requests, 2);
     assert.equal((await fetch(`${stack.url}/_tokenmeter/api/running-totals?range=month`)).status, 400);
     const noHistory = await fetch(`${stack.url}/_tokenmeter/api/running-totals?range=today`);
     assert.equal(noHistory.status, 404);
-    assert.match((await noHistory.json()).error.message, /--data-dir/);
+    assert.match(((await noHistory.json()) as { error: { message: string } }).error.message, /--data-dir/);
   });
 });
 
@@ -68,10 +71,10 @@ describe('history across restarts', () => {
     const loaded = await second.loadHistory();
     assert.equal(loaded?.records, 2);
     const url2 = await second.start();
-    const today = await (await fetch(`${url2}/_tokenmeter/api/running-totals?range=today`)).json();
+    const today = await totals(`${url2}/_tokenmeter/api/running-totals?range=today`);
     assert.equal(today.summary.requests, 2);
     assert.deepEqual(Object.keys(today.providers.openai.models).sort(), ['gpt-a', 'gpt-b']);
-    const session = await (await fetch(`${url2}/_tokenmeter/api/running-totals`)).json();
+    const session = await totals(`${url2}/_tokenmeter/api/running-totals`);
     assert.equal(session.summary.requests, 0, 'the session starts empty; history is separate');
     await second.close(100);
   });
