@@ -53,15 +53,9 @@ export class RequestTracker extends EventEmitter<RequestTrackerEvents> {
 
   /** Ends an in-flight request; exactly one record per request (a second end is ignored). */
   end(record: RequestRecord): void {
-    if (!this.inFlight.delete(record.id)) {
-      return;
+    if (this.inFlight.delete(record.id)) {
+      this.complete(record);
     }
-    this.completedCount++;
-    this.recentRing.push(record);
-    if (record.errorCategory !== null) {
-      this.errorRing.push(record);
-    }
-    this.emit('completed', record);
   }
 
   /**
@@ -69,10 +63,11 @@ export class RequestTracker extends EventEmitter<RequestTrackerEvents> {
    * window. If it is in flight here (mirrored `started`), it ends that; either way it counts once.
    */
   adopt(record: RequestRecord): void {
-    if (this.inFlight.has(record.id)) {
-      this.end(record);
-      return;
-    }
+    this.inFlight.delete(record.id);
+    this.complete(record);
+  }
+
+  private complete(record: RequestRecord): void {
     this.completedCount++;
     this.recentRing.push(record);
     if (record.errorCategory !== null) {
