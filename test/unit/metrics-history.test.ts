@@ -13,38 +13,28 @@ import {
   type HistoryStoreOptions,
   type RequestRecord,
 } from '../../src/core/metrics';
+import { makeRecord } from '../fixtures/records';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 2, 15, 12, 0, 0); // 2025-03-15 12:00 UTC
 
-let seq = 0;
-function record(over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id: `r${++seq}`,
+const record = (over: Partial<RequestRecord> = {}): RequestRecord =>
+  makeRecord({
     provider: 'anthropic',
     model: 'claude-sonnet-4',
-    streaming: true,
-    status: 200,
-    errorCategory: null,
     inputTokens: 10,
     outputTokens: 5,
     cacheReadTokens: 100,
-    cacheCreationTokens: 0,
-    estimated: false,
     ttfbMs: 90,
     ttftMs: 150,
     durationMs: 2000,
     outputTokensPerSecond: 30,
     promptTokensPerSecond: 700,
     tokensPerSecond: 7.5,
-    throttleWaitTimeMs: 0,
     toolUses: 1,
-    toolResults: 0,
-    toolCalls: 0,
     startedAt: new Date(NOW - 60_000).toISOString(),
     ...over,
-  };
-}
+  });
 
 const daysAgo = (n: number, over: Partial<RequestRecord> = {}): RequestRecord =>
   record({ startedAt: new Date(NOW - n * DAY).toISOString(), ...over });

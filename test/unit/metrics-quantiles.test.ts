@@ -4,6 +4,7 @@ import { DDSketch } from '@datadog/sketches-js';
 import fc from 'fast-check';
 import { RELATIVE_ACCURACY, SummaryMetrics, type RequestRecord } from '../../src/core/metrics';
 import { Distribution, quantilesOf } from '../../src/core/metrics/quantiles';
+import { makeRecord } from '../fixtures/records';
 
 const QS = [
   ['p50', 0.5],
@@ -187,30 +188,17 @@ describe('Distribution', () => {
   });
 });
 
-function record(over: Partial<RequestRecord>): RequestRecord {
-  return {
+const record = (over: Partial<RequestRecord>): RequestRecord =>
+  makeRecord({
     id: 'r',
     provider: 'p',
     model: 'm',
-    streaming: true,
-    status: 200,
-    errorCategory: null,
     inputTokens: 1,
     outputTokens: 1,
-    cacheReadTokens: 0,
-    cacheCreationTokens: 0,
-    estimated: false,
     ttfbMs: 1,
     ttftMs: 1,
     durationMs: 10,
     outputTokensPerSecond: 10,
-    promptTokensPerSecond: null,
-    tokensPerSecond: null,
-    throttleWaitTimeMs: 0,
-    toolUses: 0,
-    toolResults: 0,
-    toolCalls: 0,
     startedAt: '2025-01-01T00:00:00.000Z',
     ...over,
-  };
-}
+  });

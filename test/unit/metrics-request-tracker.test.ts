@@ -1,50 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RequestTracker, liveTokensPerSecond, type ActiveRequest, type RequestRecord } from '../../src/core/metrics';
+import { makeActive, makeRecord } from '../fixtures/records';
 
-function active(id: string, over: Partial<ActiveRequest> = {}): ActiveRequest {
-  return {
-    id,
-    provider: 'ollama',
-    model: 'llama3:8b',
-    streaming: true,
-    startedAt: '2025-03-01T10:00:00.000Z',
-    t0: 1000,
-    ttftMs: null,
-    outputTokens: 0,
-    firstContentMs: null,
-    lastContentMs: null,
-    ...over,
-  };
-}
+const active = (id: string, over: Partial<ActiveRequest> = {}): ActiveRequest =>
+  makeActive({ id, provider: 'ollama', model: 'llama3:8b', startedAt: '2025-03-01T10:00:00.000Z', t0: 1000, ...over });
 
-function done(id: string, over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id,
-    provider: 'ollama',
-    model: 'llama3:8b',
-    streaming: true,
-    status: 200,
-    errorCategory: null,
-    inputTokens: 1,
-    outputTokens: 1,
-    cacheReadTokens: 0,
-    cacheCreationTokens: 0,
-    estimated: false,
-    ttfbMs: 1,
-    ttftMs: 1,
-    durationMs: 1,
-    outputTokensPerSecond: 1,
-    promptTokensPerSecond: null,
-    tokensPerSecond: null,
-    throttleWaitTimeMs: 0,
-    toolUses: 0,
-    toolResults: 0,
-    toolCalls: 0,
-    startedAt: '2025-03-01T10:00:00.000Z',
-    ...over,
-  };
-}
+const done = (id: string, over: Partial<RequestRecord> = {}): RequestRecord =>
+  makeRecord({ id, provider: 'ollama', model: 'llama3:8b', inputTokens: 1, outputTokens: 1, ttfbMs: 1, ttftMs: 1, durationMs: 1, outputTokensPerSecond: 1, ...over });
 
 describe('RequestTracker (reused by the metrics core)', () => {
   it('tracks a request from start to end, with its live token count while in flight', () => {

@@ -7,55 +7,14 @@ import {
   SummaryMetrics,
   splitKey,
   modelKey,
-  type ActiveRequest,
   type ErrorCategory,
   type RequestRecord,
 } from '../../src/core/metrics';
+import { makeActive, makeRecord } from '../fixtures/records';
 
-let seq = 0;
-function record(over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id: `r${++seq}`,
-    provider: 'openai',
-    model: 'gpt-4o',
-    streaming: true,
-    status: 200,
-    errorCategory: null,
-    inputTokens: 100,
-    outputTokens: 50,
-    cacheReadTokens: 10,
-    cacheCreationTokens: 5,
-    estimated: false,
-    ttfbMs: 80,
-    ttftMs: 120,
-    durationMs: 1000,
-    outputTokensPerSecond: 40,
-    promptTokensPerSecond: null,
-    tokensPerSecond: null,
-    throttleWaitTimeMs: 0,
-    toolUses: 0,
-    toolResults: 0,
-    toolCalls: 0,
-    startedAt: '2025-03-01T10:00:00.000Z',
-    ...over,
-  };
-}
+const record = (over: Partial<RequestRecord> = {}): RequestRecord => makeRecord({ cacheReadTokens: 10, cacheCreationTokens: 5, ...over });
 
-function active(over: Partial<ActiveRequest> = {}): ActiveRequest {
-  return {
-    id: `a${++seq}`,
-    provider: 'openai',
-    model: 'gpt-4o',
-    streaming: true,
-    startedAt: '2025-03-01T11:00:00.000Z',
-    t0: 0,
-    ttftMs: null,
-    outputTokens: 0,
-    firstContentMs: null,
-    lastContentMs: null,
-    ...over,
-  };
-}
+const active = makeActive;
 
 const near = (actual: number | null, expected: number): boolean =>
   actual !== null && Math.abs(actual - expected) <= RELATIVE_ACCURACY * expected * (1 + 1e-9);

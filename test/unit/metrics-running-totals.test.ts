@@ -6,55 +6,13 @@ import {
   compileGlob,
   runningTotals,
   runningTotalsQueryFrom,
-  type ActiveRequest,
-  type RequestRecord,
   type RunningTotals,
 } from '../../src/core/metrics';
+import { makeActive, makeRecord } from '../fixtures/records';
 
-let seq = 0;
-function record(over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id: `r${++seq}`,
-    provider: 'openai',
-    model: 'gpt-4o',
-    streaming: true,
-    status: 200,
-    errorCategory: null,
-    inputTokens: 100,
-    outputTokens: 50,
-    cacheReadTokens: 0,
-    cacheCreationTokens: 0,
-    estimated: false,
-    ttfbMs: 80,
-    ttftMs: 120,
-    durationMs: 1000,
-    outputTokensPerSecond: 40,
-    promptTokensPerSecond: null,
-    tokensPerSecond: null,
-    throttleWaitTimeMs: 0,
-    toolUses: 0,
-    toolResults: 0,
-    toolCalls: 0,
-    startedAt: '2025-03-01T10:00:00.000Z',
-    ...over,
-  };
-}
+const record = makeRecord;
 
-function active(over: Partial<ActiveRequest> = {}): ActiveRequest {
-  return {
-    id: `a${++seq}`,
-    provider: 'openai',
-    model: 'gpt-4o',
-    streaming: true,
-    startedAt: '2025-03-01T11:00:00.000Z',
-    t0: 0,
-    ttftMs: null,
-    outputTokens: 0,
-    firstContentMs: null,
-    lastContentMs: null,
-    ...over,
-  };
-}
+const active = makeActive;
 
 const SECTION_KEYS = [
   'requests',
