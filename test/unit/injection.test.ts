@@ -57,6 +57,18 @@ describe('performance metrics in responses', () => {
     assert.deepEqual(withoutInjected(client), stack.upstream.exchanges.at(-1)!.sent, 'only whole events were added, between upstream events');
   });
 
+  it('adds metrics events to a Responses API stream; the SDK stream helper still assembles the response', async () => {
+    const cap = capturingFetch();
+    stack.upstream.next({ delayMs: 15, usage: { input: 12, output: 6 } });
+    const final = await openai(cap.fetch).responses.stream({ model: 'gpt-5-codex', input: 'hi' }).finalResponse();
+    assert.equal(final.output_text, 'Hello from the scripted upstream.');
+    assert.equal(final.usage?.output_tokens, 6);
+    await stack.records(1);
+    const bytes = await cap.bodies[0];
+    assert.match(bytes.toString(), /event: metrics\n[\s\S]*event: metrics-final\n/);
+    assert.deepEqual(withoutInjected(bytes), stack.upstream.exchanges.at(-1)!.sent);
+  });
+
   it('adds metrics events to an Anthropic stream that the SDK still parses', async () => {
     const cap = capturingFetch();
     stack.upstream.next({ delayMs: 15, usage: { input: 8, output: 6 } });

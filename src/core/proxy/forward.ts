@@ -71,6 +71,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     toolResults: info.toolResults,
   });
   const inject = ctx.injection.decide(provider, model, req.headers);
+  const responsesApi = /\/responses$/.test(route.upstreamPath.split('?', 1)[0]);
 
   let upstreamBody = body;
   let filter: StreamUsageFilter | null = null;
@@ -136,7 +137,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
         tokens_generated: a.outputTokens,
         ...(span !== null && span > 0 && { current_tokens_per_second: Math.round((a.outputTokens / (span / 1000)) * 1000) / 1000 }),
         ...(a.ttftMs !== null && { time_to_first_token_ms: Math.round(a.ttftMs * 1000) / 1000 }),
-      }),
+      }, responsesApi),
     );
   };
 
@@ -246,7 +247,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
           if (tail && tail.length > 0) {
             res.write(tail);
           }
-          res.end(metricsEvent('metrics-final', metrics));
+          res.end(metricsEvent('metrics-final', metrics, responsesApi));
         }
       });
     },

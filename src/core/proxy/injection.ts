@@ -98,12 +98,14 @@ export function serverTiming(parts: Record<string, number | null>): string {
 }
 
 /**
- * An SSE event for the client. `type` and an empty `choices` keep SDKs that yield every named
- * event as a chunk (openai's stream helpers iterate `choices`; Anthropic's accumulator ignores
- * unknown types) from tripping over it.
+ * An SSE event for the client, named `metrics` / `metrics-final`. SDKs yield every named event
+ * as a chunk, so its data must look harmless to them: an empty `choices` for openai's chat stream
+ * helper, an unknown `type` for Anthropic's accumulator, and for the Responses API — whose
+ * accumulator throws on any type it does not know — the no-op `keepalive` type OpenAI itself sends.
  */
-export function metricsEvent(name: 'metrics' | 'metrics-final', data: Record<string, unknown>): Buffer {
-  return Buffer.from(`event: ${name}\ndata: ${JSON.stringify({ type: `tokenmeter.${name}`, object: `tokenmeter.${name}`, choices: [], ...data })}\n\n`);
+export function metricsEvent(name: 'metrics' | 'metrics-final', data: Record<string, unknown>, responsesApi = false): Buffer {
+  const type = responsesApi ? 'keepalive' : `tokenmeter.${name}`;
+  return Buffer.from(`event: ${name}\ndata: ${JSON.stringify({ type, object: `tokenmeter.${name}`, choices: [], ...data })}\n\n`);
 }
 
 /** Tracks whether the bytes written so far end between two SSE events. */
