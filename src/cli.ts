@@ -64,6 +64,23 @@ async function main(): Promise<void> {
     }
   }
 
+  // One write per request line is a syscall on the relay's thread; lines are gathered and written
+  // together at most every 100 ms (and at exit), so a busy proxy makes a handful of writes a second.
+  let pendingLines = '';
+  let flushTimer: NodeJS.Timeout | null = null;
+  const flushLines = (): void => {
+    flushTimer = null;
+    const text = pendingLines;
+    pendingLines = '';
+    if (text) {
+      process.stdout.write(text);
+    }
+  };
+  const logLine = (line: string): void => {
+    pendingLines += line;
+    flushTimer ??= setTimeout(flushLines, 100);
+  };
+
   let app: Tokenmeter;
   try {
     app = new Tokenmeter({
@@ -77,7 +94,7 @@ async function main(): Promise<void> {
       retentionDays: config.retentionDays,
       summaryEvery: config.summaryEvery ?? 50,
       log: {
-        info: (line) => process.stdout.write(`${line}\n`),
+        info: (line) => logLine(`${line}\n`),
         warn: (message) => process.stderr.write(`tokenmeter: warning: ${message}\n`),
       },
       version,
@@ -110,7 +127,7 @@ async function main(): Promise<void> {
   }
   app.tracker.on('completed', (r) => {
     const tps = r.outputTokensPerSecond === null ? '—' : r.outputTokensPerSecond.toFixed(1);
-    process.stdout.write(
+    logLine(
       `${r.startedAt} ${r.provider}/${r.model} ${r.status ?? '—'}${r.errorCategory ? ` ${r.errorCategory}` : ''} ` +
         `ttft=${r.ttftMs ?? '—'}ms dur=${r.durationMs ?? '—'}ms in=${r.inputTokens ?? '—'} out=${r.outputTokens ?? '—'}${r.estimated ? '~' : ''} ${tps} tok/s\n`,
     );
@@ -123,7 +140,10 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stderr.write(`tokenmeter: ${signal}: letting requests in flight finish (up to 10 s)\n`);
-    void app.close(10_000).then(() => process.exit(0));
+    void app.close(10_000).then(() => {
+      flushLines();
+      process.exit(0);
+    });
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

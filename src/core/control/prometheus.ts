@@ -3,6 +3,14 @@ import type { RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 
+interface Children {
+  requests: Map<string, { inc(value?: number): void }>;
+  tokens: Record<'input' | 'output' | 'cache_read' | 'cache_creation', { inc(value?: number): void }>;
+  ttft: { observe(value: number): void };
+  speed: { observe(value: number): void };
+  duration: { observe(value: number): void };
+}
+
 /**
  * `/_tokenmeter/metrics` in the Prometheus text format, through prom-client. Counters move once per
  * completed request (from the tracker's event, off the relay path); gauges are read at scrape time.
@@ -85,29 +93,64 @@ export class PrometheusExporter {
     this.detach = () => tracker.off('completed', onCompleted);
   }
 
+  /**
+   * Labelled children per provider/model: prom-client hashes a label object on every inc() and
+   * observe(), eight times per request; a Map lookup per request does it once.
+   */
+  private readonly children = new Map<string, Children>();
+
+  private childrenOf(provider: string, model: string): Children {
+    const key = `${provider}\u0000${model}`;
+    let c = this.children.get(key);
+    if (c === undefined) {
+      const pm = { provider, model };
+      c = {
+        requests: new Map(),
+        tokens: {
+          input: this.tokens.labels({ ...pm, kind: 'input' }),
+          output: this.tokens.labels({ ...pm, kind: 'output' }),
+          cache_read: this.tokens.labels({ ...pm, kind: 'cache_read' }),
+          cache_creation: this.tokens.labels({ ...pm, kind: 'cache_creation' }),
+        },
+        ttft: this.ttft.labels(pm),
+        speed: this.speed.labels(pm),
+        duration: this.duration.labels(pm),
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
   private observe(r: RequestRecord): void {
-    const pm = { provider: r.provider, model: r.model };
-    this.requests.inc({ ...pm, streaming: String(r.streaming), outcome: r.errorCategory ?? 'ok' });
-    const kinds: [string, number | null][] = [
-      ['input', r.inputTokens],
-      ['output', r.outputTokens],
-      ['cache_read', r.cacheReadTokens],
-      ['cache_creation', r.cacheCreationTokens],
-    ];
-    for (const [kind, n] of kinds) {
-      if (n) {
-        this.tokens.inc({ ...pm, kind }, n);
-      }
+    const c = this.childrenOf(r.provider, r.model);
+    const outcome = `${r.streaming}\u0000${r.errorCategory ?? 'ok'}`;
+    let requests = c.requests.get(outcome);
+    if (requests === undefined) {
+      requests = this.requests.labels({ provider: r.provider, model: r.model, streaming: String(r.streaming), outcome: r.errorCategory ?? 'ok' });
+      c.requests.set(outcome, requests);
+    }
+    requests.inc();
+    if (r.inputTokens) {
+      c.tokens.input.inc(r.inputTokens);
+    }
+    if (r.outputTokens) {
+      c.tokens.output.inc(r.outputTokens);
+    }
+    if (r.cacheReadTokens) {
+      c.tokens.cache_read.inc(r.cacheReadTokens);
+    }
+    if (r.cacheCreationTokens) {
+      c.tokens.cache_creation.inc(r.cacheCreationTokens);
     }
     // Unknown values are not observed: a histogram of zeros would lie.
     if (r.ttftMs !== null) {
-      this.ttft.observe(pm, r.ttftMs / 1000);
+      c.ttft.observe(r.ttftMs / 1000);
     }
     if (r.outputTokensPerSecond !== null) {
-      this.speed.observe(pm, r.outputTokensPerSecond);
+      c.speed.observe(r.outputTokensPerSecond);
     }
     if (r.durationMs !== null) {
-      this.duration.observe(pm, r.durationMs / 1000);
+      c.duration.observe(r.durationMs / 1000);
     }
     if (r.throttleWaitTimeMs > 0) {
       this.throttleWait.inc({ provider: r.provider }, r.throttleWaitTimeMs / 1000);

@@ -278,13 +278,12 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     },
   });
 
-  const base = new URL(route.provider.baseUrl);
+  const base = baseOf(route.provider);
   const send = (): void => {
     ctx.dispatcher.dispatch(
       {
         origin: base.origin,
-        // The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
-        path: base.pathname.replace(/\/$/, '') + route.upstreamPath,
+        path: base.prefix + route.upstreamPath,
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
         headers,
         body: upstreamBody.length > 0 ? upstreamBody : null,
@@ -293,6 +292,21 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     );
   };
   send();
+}
+
+/**
+ * A provider's origin and path prefix, parsed once per provider entry instead of once per request.
+ * The base URL's own path (e.g. https://openrouter.ai/api) prefixes the client's path.
+ */
+const bases = new WeakMap<Route['provider'], { origin: string; prefix: string }>();
+function baseOf(provider: Route['provider']): { origin: string; prefix: string } {
+  let b = bases.get(provider);
+  if (b === undefined) {
+    const u = new URL(provider.baseUrl);
+    b = { origin: u.origin, prefix: u.pathname.replace(/\/$/, '') };
+    bases.set(provider, b);
+  }
+  return b;
 }
 
 /** Adds `performance_metrics` to a JSON object body; anything else is sent as it came. */

@@ -47,12 +47,15 @@ export class ProxyServer {
   private table: Map<string, ProviderConfig>;
   private listeningPort: number | null = null;
   private readonly host: string;
+  /** Host names a request may address (DNS-rebinding check); the listening address never changes. */
+  private readonly allowedHosts: ReadonlySet<string>;
   readonly injection: InjectionPolicy;
   /** Read on every throttled response, so a settings change applies to the next one. */
   readonly retry: RetryPolicy;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.host = options.host ?? '127.0.0.1';
+    this.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', this.host.includes(':') ? `[${this.host}]` : this.host]);
     this.table = buildProviderTable(options.providers);
     this.injection = new InjectionPolicy(options.injection);
     this.retry = { maxRetries: 0, maxWaitMs: 30_000, ...options.retry };
@@ -203,9 +206,8 @@ export class ProxyServer {
   private checkHostAndOrigin(req: IncomingMessage): string | null {
     const port = this.listeningPort;
     const host = (req.headers.host ?? '').toLowerCase();
-    const allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', this.host.includes(':') ? `[${this.host}]` : this.host]);
     const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-    if (!m || !allowedHosts.has(m[1]) || (m[2] !== undefined && Number(m[2]) !== port)) {
+    if (!m || !this.allowedHosts.has(m[1]) || (m[2] !== undefined && Number(m[2]) !== port)) {
       return `Host "${host}" refused: only requests addressed to 127.0.0.1:${port} or localhost:${port} are served (DNS rebinding protection).`;
     }
     const origin = req.headers.origin;
