@@ -18,3 +18,18 @@ export function formatMs(ms: number | null): string {
 export function formatCount(n: number | null): string {
   return n === null ? UNKNOWN : n.toLocaleString('en-US');
 }
+
+/** 950, 12.3k, 4.1M: short enough for the status bar. */
+export function formatCompact(n: number): string {
+  if (n < 1000) {
+    return String(n);
+  }
+  const [div, unit] = n < 1e6 ? [1e3, 'k'] : n < 1e9 ? [1e6, 'M'] : [1e9, 'G'];
+  const v = n / div;
+  return `${v < 100 ? v.toFixed(1).replace(/\.0$/, '') : Math.round(v)}${unit}`;
+}
+
+/** A name from a client inside markdown code: no backticks or line breaks can escape it. */
+export function mdCode(s: string): string {
+  return `\`${s.replace(/[`\r\n]/g, ' ')}\``;
+}

@@ -1,43 +1,35 @@
 /**
- * The metrics panel's host side: owns one webview panel, pushes tracker events to it, and keeps it
- * alive across reloads through a serializer. The webview asks (`ready`) before anything is pushed,
- * because messages posted before its script listens are lost.
+ * The metrics panel's host side: owns one webview panel and feeds it from the DashboardModel with
+ * coalesced messages, and keeps it alive across reloads through a serializer. The webview asks
+ * (`ready`, with what it shows) before anything is pushed: messages posted before its script
+ * listens are lost.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { liveTokensPerSecond, type ActiveRequest, type RequestRecord, type RequestTracker } from '../core/metrics';
-import { isWebviewMessage, type ActiveView, type HostMessage, type ProxyStatus } from '../protocol';
+import { dashboardPage, webviewCsp } from '../core/dashboard/html';
+import type { DashboardModel } from '../core/dashboard/model';
+import type { RequestRecord } from '../core/metrics';
+import { isWebviewMessage, type HostMessage, type PanelCommand, type PanelView, type ProxyStatus } from '../protocol';
+import { Coalescer } from './coalesce';
 
 export interface PanelSource {
-  tracker: RequestTracker;
+  model: DashboardModel;
   proxyStatus(): ProxyStatus;
-  onProxyStatus(listener: (s: ProxyStatus) => void): vscode.Disposable;
+  onProxyStatus: vscode.Event<ProxyStatus>;
   copyProxyUrl(): Promise<void>;
 }
 
-/** Live rows at most 4 times a second: enough to watch tokens arrive, cheap for the relay path. */
+/** Live rows 4 times a second; the heavier breakdown and charts at most twice a second. */
 const ACTIVE_INTERVAL_MS = 250;
-const RECENT_LIMIT = 200;
+const DERIVED_INTERVAL_MS = 500;
+/** The "15 minutes" chart slides even when nothing completes. */
+const SERIES_REFRESH_MS = 10_000;
+const DEFAULT_VIEW: PanelView = { query: { provider: '', model: '', mode: 'total' }, range: '15m' };
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {
     enableScripts: true,
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
-  };
-}
-
-function toView(a: ActiveRequest, now: number): ActiveView {
-  const rate = liveTokensPerSecond(a, now);
-  return {
-    id: a.id,
-    provider: a.provider,
-    model: a.model,
-    streaming: a.streaming,
-    startedAt: a.startedAt,
-    elapsedMs: Math.max(0, Math.round(now - a.t0)),
-    ttftMs: a.ttftMs,
-    outputTokens: a.outputTokens,
-    outputTokensPerSecond: rate === null ? null : Math.round(rate * 10) / 10,
   };
 }
 
@@ -48,7 +40,11 @@ export class MetricsPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private disposed = false;
-  private ticker: ReturnType<typeof setInterval> | undefined;
+  private view: PanelView = DEFAULT_VIEW;
+  private ticker: NodeJS.Timeout | undefined;
+  private seriesTimer: NodeJS.Timeout | undefined;
+  private readonly derived = new Coalescer(DERIVED_INTERVAL_MS, () => void this.postDerived());
+  private readonly throttle = new Coalescer(ACTIVE_INTERVAL_MS, () => this.post({ type: 'throttle', throttle: this.source.model.throttleView() }));
 
   static createOrShow(extensionUri: vscode.Uri, source: PanelSource): MetricsPanel {
     if (MetricsPanel.current) {
@@ -65,6 +61,7 @@ export class MetricsPanel implements vscode.Disposable {
 
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, source: PanelSource): MetricsPanel {
     panel.webview.options = webviewOptions(extensionUri);
+    MetricsPanel.current?.dispose();
     return new MetricsPanel(panel, extensionUri, source);
   }
 
@@ -77,30 +74,40 @@ export class MetricsPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
     panel.webview.html = html(panel.webview, extensionUri);
 
-    const { tracker } = source;
-    const onCompleted = (record: RequestRecord): void => this.post({ type: 'completed', record });
-    const onReset = (): void => this.postState();
+    const { model } = source;
+    const onRecords = (records: RequestRecord[]): void => {
+      this.post({ type: 'completed', records, session: model.sessionView() });
+      this.derived.trigger();
+    };
+    const onReset = (): void => void this.postState();
     const onStarted = (): void => this.startTicker();
-    tracker.on('completed', onCompleted);
-    tracker.on('reset', onReset);
-    tracker.on('started', onStarted);
+    const onThrottle = (): void => this.throttle.trigger();
+    model.on('records', onRecords);
+    model.on('reset', onReset);
+    model.tracker.on('started', onStarted);
+    model.throttle.on('changed', onThrottle);
     this.disposables.push(
       new vscode.Disposable(() => {
-        tracker.off('completed', onCompleted);
-        tracker.off('reset', onReset);
-        tracker.off('started', onStarted);
+        model.off('records', onRecords);
+        model.off('reset', onReset);
+        model.tracker.off('started', onStarted);
+        model.throttle.off('changed', onThrottle);
       }),
       source.onProxyStatus((proxy) => this.post({ type: 'proxy', proxy })),
       panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
       panel.onDidChangeViewState(() => {
         // A hidden webview is torn down (no retained context); it sends `ready` again when shown.
         if (!panel.visible) {
-          this.ready = false;
-          this.stopTicker();
+          this.pause();
         }
       }),
       panel.onDidDispose(() => this.dispose()),
     );
+  }
+
+  /** For tests and the reveal command: whether the webview has said `ready`. */
+  get isReady(): boolean {
+    return this.ready;
   }
 
   dispose(): void {
@@ -108,8 +115,7 @@ export class MetricsPanel implements vscode.Disposable {
       return;
     }
     this.disposed = true;
-    this.ready = false;
-    this.stopTicker();
+    this.pause();
     if (MetricsPanel.current === this) {
       MetricsPanel.current = undefined;
     }
@@ -120,34 +126,67 @@ export class MetricsPanel implements vscode.Disposable {
     this.panel.dispose();
   }
 
+  private pause(): void {
+    this.ready = false;
+    this.stopTicker();
+    this.derived.cancel();
+    this.throttle.cancel();
+    clearInterval(this.seriesTimer);
+    this.seriesTimer = undefined;
+  }
+
   private onMessage(message: unknown): void {
     if (!isWebviewMessage(message)) {
       return;
     }
     switch (message.type) {
       case 'ready':
+        this.view = message.view;
         this.ready = true;
-        this.postState();
-        if (this.source.tracker.activeCount > 0) {
+        void this.postState();
+        this.seriesTimer ??= setInterval(() => void this.postSeries(), SERIES_REFRESH_MS);
+        if (this.source.model.tracker.activeCount > 0) {
           this.startTicker();
         }
+        break;
+      case 'view':
+        this.view = message.view;
+        void this.postDerived();
         break;
       case 'copyProxyUrl':
         void this.source.copyProxyUrl().catch((err: unknown) => {
           void vscode.window.showErrorMessage(`Tokenmeter: could not copy the proxy URL (${String(err)}).`);
         });
         break;
+      case 'command':
+        void vscode.commands.executeCommand(commandId(message.command));
+        break;
     }
   }
 
-  private postState(): void {
-    const now = performance.now();
-    this.post({
-      type: 'state',
-      proxy: this.source.proxyStatus(),
-      recent: this.source.tracker.recent(RECENT_LIMIT),
-      active: this.source.tracker.active().map((a) => toView(a, now)),
-    });
+  private async postState(): Promise<void> {
+    if (!this.ready) {
+      return;
+    }
+    const state = await this.source.model.state(this.view.query, this.view.range, this.source.proxyStatus());
+    this.post({ type: 'state', state });
+  }
+
+  /** The breakdown and the charts: recomputed only for what the panel shows. */
+  private async postDerived(): Promise<void> {
+    if (!this.ready) {
+      return;
+    }
+    this.post({ type: 'breakdown', breakdown: this.source.model.breakdown(this.view.query) });
+    await this.postSeries();
+  }
+
+  private async postSeries(): Promise<void> {
+    const series = await this.source.model.seriesView(this.view.range);
+    // The panel may have switched range meanwhile: a late answer for the old one is dropped.
+    if (series.range === this.view.range) {
+      this.post({ type: 'series', series });
+    }
   }
 
   /** Runs only while requests are in flight, so an idle panel costs no timer at all. */
@@ -160,55 +199,39 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   private tick(): void {
-    const { tracker } = this.source;
-    if (tracker.activeCount === 0) {
+    const active = this.source.model.active();
+    // The last completion may have landed between ticks: this empty list clears its row.
+    this.post({ type: 'active', active });
+    if (active.length === 0) {
       this.stopTicker();
-      // The last completion may have landed between ticks: clear the rows it leaves behind.
-      this.post({ type: 'active', active: [] });
-      return;
     }
-    const now = performance.now();
-    this.post({ type: 'active', active: tracker.active().map((a) => toView(a, now)) });
   }
 
   private stopTicker(): void {
-    if (this.ticker !== undefined) {
-      clearInterval(this.ticker);
-      this.ticker = undefined;
-    }
+    clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   private post(message: HostMessage): void {
-    if (!this.ready || this.disposed) {
-      return;
+    if (this.ready && !this.disposed) {
+      void this.panel.webview.postMessage(message);
     }
-    void this.panel.webview.postMessage(message);
   }
 }
 
+const commandId = (c: PanelCommand): string => `tokenmeter.${c}`;
+
 function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
-  const src = webview.cspSource;
-  // The UI toolkit (FAST) probes for :focus-visible by adding a <style> element; the csp-nonce meta
-  // lets it tag that element with our nonce, so styles need no 'unsafe-inline'
-  // (microsoft/vscode-webview-ui-toolkit#545).
-  const csp = `default-src 'none'; img-src ${src} data:; style-src ${src} 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src ${src};`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta property="csp-nonce" content="${nonce}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Tokenmeter</title>
-</head>
-<body>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+  const uri = (...parts: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...parts)).toString();
+  return dashboardPage({
+    csp: webviewCsp(webview.cspSource, nonce),
+    nonce,
+    script: uri('dist', 'webview', 'main.js'),
+    // uPlot's stylesheet comes bundled in main.css: as a file, so the CSP needs no inline styles.
+    styles: [uri('dist', 'webview', 'main.css'), uri('media', 'panel.css')],
+    transport: 'vscode',
+  });
 }
 
 export function registerPanelSerializer(extensionUri: vscode.Uri, source: PanelSource): vscode.Disposable {

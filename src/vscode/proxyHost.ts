@@ -19,6 +19,9 @@ export class ProxyHost implements vscode.Disposable {
   private status: ProxyStatus = { state: 'starting', url: null, message: null };
   private readonly statusEmitter = new vscode.EventEmitter<ProxyStatus>();
   readonly onStatus = this.statusEmitter.event;
+  /** Fires with the new settings after a change was applied (problems already reported). */
+  private readonly configEmitter = new vscode.EventEmitter<TokenmeterConfig>();
+  readonly onConfig = this.configEmitter.event;
   private config: TokenmeterConfig;
   private listening: Promise<string>;
   private mirror: RemoteMirror | undefined;
@@ -39,6 +42,10 @@ export class ProxyHost implements vscode.Disposable {
     return this.status;
   }
 
+  get settings(): TokenmeterConfig {
+    return this.config;
+  }
+
   /** Resolves with the proxy URL once it listens; rejects when it could not start. */
   whenListening(): Promise<string> {
     return this.listening;
@@ -53,9 +60,31 @@ export class ProxyHost implements vscode.Disposable {
     this.core.proxy.injection.update(config.injection);
     Object.assign(this.core.proxy.retry, config.retry);
     this.log.info(`providers: ${this.core.proxy.providers().map((p) => `${p.name} → ${p.baseUrl}`).join(', ')}`);
-    if (portChanged) {
+    this.configEmitter.fire(config);
+    if (portChanged && this.status.state !== 'stopped') {
       await this.restart();
     }
+  }
+
+  /** Tokenmeter: Stop Proxy. Streams in flight get a moment to finish; the window stays stopped. */
+  async stop(): Promise<void> {
+    this.mirror?.close();
+    this.mirror = undefined;
+    await this.core.stop(2000);
+    this.log.info('proxy stopped');
+    this.setStatus({ state: 'stopped', url: null, message: 'stopped (run "Tokenmeter: Start Proxy" to start it again)' });
+  }
+
+  /** Tokenmeter: Start Proxy. A no-op while it runs or mirrors another window's proxy. */
+  async start(): Promise<string | undefined> {
+    if (this.status.state === 'running' || this.status.state === 'attached') {
+      return this.status.url ?? undefined;
+    }
+    if (this.status.state !== 'starting') {
+      this.core.proxy.setPort(this.config.port);
+      this.listening = this.startCore();
+    }
+    return this.listening.catch(() => undefined);
   }
 
   async restart(): Promise<void> {
@@ -75,6 +104,7 @@ export class ProxyHost implements vscode.Disposable {
     this.mirror?.close();
     await this.core.close(2000);
     this.statusEmitter.dispose();
+    this.configEmitter.dispose();
   }
 
   private create(config: TokenmeterConfig): Tokenmeter {

@@ -1,17 +1,27 @@
-import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import type { RequestRecord } from '../core/metrics/record';
-import { liveTokensPerSecond, type RequestTracker } from '../core/metrics/requestTracker';
+import type { DashboardModel } from '../core/dashboard/model';
+import { throttleWarning } from '../core/dashboard/views';
 import type { ProxyStatus } from '../protocol';
-import { formatCount, formatMs, formatRate, UNKNOWN } from './format';
+import type { StatusBarConfig } from './config';
+import { statusText, statusTooltip } from './statusBarText';
 
 /** At most 4 updates a second: enough to look live, cheap for the extension host. */
 const MIN_INTERVAL_MS = 250;
 
+export type StatusBackground = 'warning' | 'error' | null;
+
+/** What the item shows; read by the integration tests and other extensions through the API. */
+export interface StatusBarState {
+  visible: boolean;
+  text: string;
+  tooltip: string;
+  background: StatusBackground;
+}
+
 /**
  * `$(pulse) N tok/s`: the live generation speed while streams are active (their count when more
- * than one), the last request's otherwise. Driven by tracker events; a timer runs only while a
- * request is in flight.
+ * than one), the last request's otherwise; TTFT and session tokens when the settings ask. Driven
+ * by events, coalesced; a timer runs only while a request is in flight.
  */
 export class StatusBarController implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -20,34 +30,47 @@ export class StatusBarController implements vscode.Disposable {
   private pending: NodeJS.Timeout | undefined;
   private lastUpdate = 0;
   private disposed = false;
+  private snapshot: StatusBarState = { visible: false, text: '', tooltip: '', background: null };
 
   constructor(
-    private readonly tracker: RequestTracker,
+    private readonly model: DashboardModel,
     private readonly proxyStatus: () => ProxyStatus,
     onProxyStatus: vscode.Event<ProxyStatus>,
+    private config: StatusBarConfig,
+    onConfig: vscode.Event<{ statusBar: StatusBarConfig }>,
   ) {
     this.item = vscode.window.createStatusBarItem('tokenmeter.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'Tokenmeter';
     this.item.command = 'tokenmeter.openPanel';
     const schedule = (): void => this.schedule();
+    const { tracker, throttle } = model;
     tracker.on('started', schedule);
-    tracker.on('completed', schedule);
-    tracker.on('reset', schedule);
+    model.on('records', schedule);
+    model.on('reset', schedule);
+    throttle.on('changed', schedule);
     this.subscriptions.push(
       onProxyStatus(schedule),
+      onConfig((c) => {
+        this.config = c.statusBar;
+        this.render();
+      }),
       new vscode.Disposable(() => {
         tracker.off('started', schedule);
-        tracker.off('completed', schedule);
-        tracker.off('reset', schedule);
+        model.off('records', schedule);
+        model.off('reset', schedule);
+        throttle.off('changed', schedule);
       }),
     );
     this.render();
-    this.item.show();
+  }
+
+  get state(): StatusBarState {
+    return this.snapshot;
   }
 
   /** Coalesces bursts of events into one render at most every MIN_INTERVAL_MS. */
   private schedule(): void {
-    if (this.disposed || this.pending) {
+    if (this.disposed || this.pending || !this.config.enabled) {
       return;
     }
     const wait = Math.max(0, this.lastUpdate + MIN_INTERVAL_MS - Date.now());
@@ -62,55 +85,39 @@ export class StatusBarController implements vscode.Disposable {
       return;
     }
     this.lastUpdate = Date.now();
-    const active = this.tracker.active();
-    const now = performance.now();
-    let text: string;
+    if (!this.config.enabled) {
+      this.stopLive();
+      this.item.hide();
+      this.snapshot = { ...this.snapshot, visible: false };
+      return;
+    }
+    const active = this.model.active();
     if (active.length > 0) {
-      let sum = 0;
-      let known = 0;
-      for (const a of active) {
-        const tps = liveTokensPerSecond(a, now);
-        if (tps !== null) {
-          sum += tps;
-          known++;
-        }
-      }
-      const count = active.length > 1 ? ` ×${active.length}` : '';
-      text = `$(pulse) ${known > 0 ? formatRate(sum) : UNKNOWN} tok/s${count}`;
       this.liveTimer ??= setInterval(() => this.schedule(), MIN_INTERVAL_MS);
     } else {
-      clearInterval(this.liveTimer);
-      this.liveTimer = undefined;
-      text = `$(pulse) ${formatRate(this.tracker.last()?.outputTokensPerSecond ?? null)} tok/s`;
+      this.stopLive();
     }
     const status = this.proxyStatus();
+    const last = this.model.tracker.last();
+    const session = this.model.sessionView();
+    const throttle = this.model.throttle;
+    const warning = throttleWarning(throttle.throttlingProviders(), throttle.headroom());
+    const text = statusText(this.config.show, active, last, session);
+    const background: StatusBackground = status.state === 'error' || status.state === 'stopped' ? 'error' : warning !== null ? 'warning' : null;
+    const tooltip = statusTooltip({ status, last, session, warning, waitMs: session.throttleWaitMs });
+
     this.item.text = text;
-    this.item.backgroundColor =
-      status.state === 'error' || status.state === 'stopped' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    this.item.tooltip = this.tooltip(status, this.tracker.last());
-    this.item.accessibilityInformation = { label: `Tokenmeter: ${text.replace('$(pulse) ', '')}. Open the metrics panel.`, role: 'button' };
+    this.item.backgroundColor = background === null ? undefined : new vscode.ThemeColor(`statusBarItem.${background}Background`);
+    this.item.tooltip = tooltip;
+    const why = background === 'error' ? ` Proxy ${status.state}.` : warning !== null ? ` Warning: ${warning}.` : '';
+    this.item.accessibilityInformation = { label: `Tokenmeter: ${text.replace('$(pulse) ', '')}.${why} Open the metrics panel.`, role: 'button' };
+    this.item.show();
+    this.snapshot = { visible: true, text, tooltip: tooltip.value, background };
   }
 
-  private tooltip(status: ProxyStatus, last: RequestRecord | undefined): vscode.MarkdownString {
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown('**Tokenmeter**\n\n');
-    if (last) {
-      md.appendMarkdown(`Last request: \`${last.provider}/${last.model}\`${last.errorCategory ? ` — ${last.errorCategory}` : ''}\n\n`);
-      md.appendMarkdown(
-        `TTFT ${formatMs(last.ttftMs)} · ${formatRate(last.outputTokensPerSecond)} tok/s · ` +
-          `${formatCount(last.inputTokens)} in / ${formatCount(last.outputTokens)} out${last.estimated ? ' (estimated)' : ''} · ` +
-          `${formatMs(last.durationMs)}\n\n`,
-      );
-    } else {
-      md.appendMarkdown('No requests yet.\n\n');
-    }
-    md.appendMarkdown(
-      status.state === 'running' || status.state === 'attached'
-        ? `Proxy: \`${status.url}\`${status.state === 'attached' ? ' (shared with another window)' : ''}\n\n`
-        : `Proxy ${status.state}${status.message ? `: ${status.message}` : ''}\n\n`,
-    );
-    md.appendMarkdown('Click to open the metrics panel.');
-    return md;
+  private stopLive(): void {
+    clearInterval(this.liveTimer);
+    this.liveTimer = undefined;
   }
 
   dispose(): void {
@@ -118,7 +125,7 @@ export class StatusBarController implements vscode.Disposable {
       return;
     }
     this.disposed = true;
-    clearInterval(this.liveTimer);
+    this.stopLive();
     clearTimeout(this.pending);
     for (const d of this.subscriptions) {
       d.dispose();

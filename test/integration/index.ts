@@ -15,6 +15,9 @@ import Mocha from 'mocha';
 const suites: Record<string, () => Promise<unknown>> = {
   'extension.test.ts': () => import('./extension.test.js'),
   'multiwindow.test.ts': () => import('./multiwindow.test.js'),
+  'commands.test.ts': () => import('./commands.test.js'),
+  'settings.test.ts': () => import('./settings.test.js'),
+  'statusbar.test.ts': () => import('./statusbar.test.js'),
 };
 
 export async function run(): Promise<void> {

@@ -6,6 +6,7 @@ import { liveTokensPerSecond, type ActiveRequest, type RequestTracker } from '..
 import { runningTotalsQueryFrom } from '../metrics/runningTotals';
 import type { SummaryMetrics } from '../metrics/summaryMetrics';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
+import { createDashboard } from './dashboard';
 import { PrometheusExporter } from './prometheus';
 
 export interface ControlContext {
@@ -38,6 +39,8 @@ export interface ControlApi {
 export function createControlApi(ctx: ControlContext): ControlApi {
   const feeds = new Set<ServerResponse>();
   const prometheus = new PrometheusExporter(ctx.tracker, ctx.throttle);
+  // The standalone dashboard (dashboard.ts): the page, its assets and its data, under the same checks.
+  const dashboard = createDashboard(ctx);
   const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -91,6 +94,9 @@ export function createControlApi(ctx: ControlContext): ControlApi {
         streamEvents(ctx.tracker, req, res);
         return;
       default:
+        if (dashboard.handle(req, res, url)) {
+          return;
+        }
         json(res, 404, { error: { message: `no such control endpoint: ${url.pathname}` } });
     }
   };
