@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     `Tokenmeter ${version} proxy listening on ${url}\n` +
       `  Claude Code:  ANTHROPIC_BASE_URL=${url}\n` +
       `  OpenAI SDK:   OPENAI_BASE_URL=${url}/openai/v1\n` +
+      `  Dashboard:    ${url}/_tokenmeter/\n` +
       `  Control API:  ${url}/_tokenmeter/api/requests\n`,
   );
   if (app.history) {
