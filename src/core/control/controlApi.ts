@@ -127,6 +127,9 @@ export function activeView(a: ActiveRequest, now: number): Record<string, unknow
   };
 }
 
+/** Bytes a feed may queue in the proxy for a watcher that is not reading, before it is dropped. */
+const MAX_FEED_BACKLOG = 1024 * 1024;
+
 /**
  * The live SSE feed: `hello` (recent records and in-flight requests) on connect, then `started`
  * and `completed` per request, and a comment heartbeat. Other windows mirror a proxy through it.
@@ -134,7 +137,15 @@ export function activeView(a: ActiveRequest, now: number): Record<string, unknow
 function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: ServerResponse): void {
   // connection: close, so a feed ended by a stopping proxy frees its socket at once.
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'close' });
-  const send = (event: string, data: unknown): void => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (event: string, data: unknown): void => {
+    if (res.writableLength > MAX_FEED_BACKLOG) {
+      // A watcher that stopped reading (a paused window, a frozen tab) must not make the proxy
+      // buffer without bound: it is cut off, and a mirror reconnects to a fresh `hello`.
+      res.destroy();
+      return;
+    }
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
   send('hello', { recent: tracker.recent(), active: tracker.active().map((a) => activeView(a, performance.now())) });
   const onCompleted = (r: RequestRecord): void => send('completed', r);
   const onStarted = (a: ActiveRequest): void => send('started', activeView(a, performance.now()));

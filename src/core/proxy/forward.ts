@@ -194,8 +194,11 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
       ctx.throttle.onResponse(id, provider, model, session, status, head);
       const type = String(head['content-type'] ?? '');
       const eventStream = type.includes('text/event-stream');
-      if (filter && (status !== 200 || !eventStream)) {
-        filter = null; // an error body: nothing was added to it
+      const encoded = String(head['content-encoding'] ?? 'identity').trim().toLowerCase() !== 'identity';
+      if (filter && (status !== 200 || !eventStream || encoded)) {
+        // An error body has nothing added to it; a compressed one (asked for identity, got gzip)
+        // cannot be rewritten without decoding: both pass as they came.
+        filter = null;
       }
       if (inject.json && !eventStream && type.includes('json') && status >= 200 && status < 300) {
         held = []; // the head waits: content-length and Server-Timing change with the body
@@ -210,6 +213,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
         sse = { boundary: new EventBoundary(), timer: setInterval(writeLiveMetrics, ctx.injection.intervalMs), due: false };
       }
       res.writeHead(status, out);
+      // Node holds a head until the first body byte; the client must see it when the upstream sent it.
+      res.flushHeaders();
     },
     onResponseData(c, chunk) {
       meter.onChunk(chunk);

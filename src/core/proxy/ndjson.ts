@@ -5,6 +5,9 @@
 export class LineScanner {
   private readonly decoder = new TextDecoder('utf-8');
   private buffer = '';
+  /** A line's text before its newline came, in pieces: joined once, not rescanned per chunk. */
+  private parts: string[] = [];
+  private partsLength = 0;
 
   constructor(
     private readonly onLine: (event: string, line: string) => void,
@@ -12,7 +15,23 @@ export class LineScanner {
   ) {}
 
   push(chunk: Uint8Array): void {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
+    const text = this.decoder.decode(chunk, { stream: true });
+    if (text.indexOf('\n') === -1) {
+      this.parts.push(text);
+      this.partsLength += text.length;
+      if (this.buffer.length + this.partsLength > this.maxLineChars) {
+        this.buffer = '';
+        this.parts = [];
+        this.partsLength = 0;
+      }
+      return;
+    }
+    if (this.parts.length > 0) {
+      this.buffer += this.parts.join('');
+      this.parts = [];
+      this.partsLength = 0;
+    }
+    this.buffer += text;
     let start = 0;
     for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n', start)) {
       const line = this.buffer.slice(start, nl).trim();
@@ -29,8 +48,10 @@ export class LineScanner {
 
   /** A last line without its newline still counts: NDJSON writers may omit the final one. */
   end(): void {
-    const line = (this.buffer + this.decoder.decode()).trim();
+    const line = (this.buffer + this.parts.join('') + this.decoder.decode()).trim();
     this.buffer = '';
+    this.parts = [];
+    this.partsLength = 0;
     if (line) {
       this.onLine('line', line);
     }

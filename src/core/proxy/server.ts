@@ -115,12 +115,16 @@ export class ProxyServer {
     this.listeningPort = null;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // A keep-alive connection whose request finishes during the grace period goes idle, not
+    // closed: close those as they go idle, or every stop would wait out the whole grace period.
+    const sweep = setInterval(() => this.server.closeIdleConnections(), 25);
     const timer = setTimeout(() => {
       for (const s of this.sockets) {
         s.destroy();
       }
     }, graceMs);
     await closed;
+    clearInterval(sweep);
     clearTimeout(timer);
   }
 
@@ -218,6 +222,10 @@ export class ProxyServer {
       }
     } else if (origin === 'null') {
       return 'Origin "null" refused: browser requests from sandboxed or file pages are not served.';
+    } else if (req.headers['sec-fetch-site'] === 'cross-site') {
+      // Browsers leave Origin out of no-cors GETs (<img>, <script>, <link>), but Fetch Metadata
+      // still says another site's page sent them (W3C Fetch Metadata Request Headers).
+      return 'Sec-Fetch-Site "cross-site" refused: browser requests from other sites are not served.';
     }
     return null;
   }

@@ -8,6 +8,13 @@ export type SseListener = (event: string, data: string) => void;
 export class SseScanner {
   private readonly decoder = new TextDecoder('utf-8');
   private buffer = '';
+  /**
+   * Text of the current line that came without a line break, kept in pieces and joined once its
+   * end arrives: appending each chunk to one string and searching it again would cost a long line
+   * its length once per chunk (seconds for a multi-megabyte event in 1.5 KB segments).
+   */
+  private parts: string[] = [];
+  private partsLength = 0;
   private event = '';
   private data: string[] = [];
   private pendingCR = false;
@@ -21,10 +28,29 @@ export class SseScanner {
 
   push(chunk: Uint8Array): void {
     let text = this.decoder.decode(chunk, { stream: true });
+    if (text.length === 0) {
+      return; // an empty chunk (or half a character) must not forget a CR awaiting its LF
+    }
     if (this.pendingCR && text.startsWith('\n')) {
       text = text.slice(1); // the LF of a CRLF split across chunks
     }
     this.pendingCR = false;
+    if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) {
+      this.parts.push(text);
+      this.partsLength += text.length;
+      if (this.buffer.length + this.partsLength > this.maxLineChars) {
+        this.buffer = '';
+        this.parts = [];
+        this.partsLength = 0;
+        this.overflow = true;
+      }
+      return;
+    }
+    if (this.parts.length > 0) {
+      this.buffer += this.parts.join('');
+      this.parts = [];
+      this.partsLength = 0;
+    }
     this.buffer += text;
     let start = 0;
     // Next LF / CR at or after `start`; -1 stays valid for the rest of the buffer, so each search
@@ -62,8 +88,10 @@ export class SseScanner {
 
   /** End of stream: an event without its closing blank line is not dispatched (per the spec). */
   end(): void {
-    this.buffer += this.decoder.decode();
+    this.decoder.decode();
     this.buffer = '';
+    this.parts = [];
+    this.partsLength = 0;
     this.data = [];
     this.event = '';
   }

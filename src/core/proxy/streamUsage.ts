@@ -27,31 +27,47 @@ export function withStreamUsage(body: Buffer, parsed: Record<string, unknown>): 
 
 const USAGE_NULL = /,"usage":null(?=[,}])|"usage":null,/;
 
-/** Rewrites the SSE stream event by event; bytes of an incomplete event wait for its end. */
+/**
+ * Rewrites the SSE stream event by event; bytes of an incomplete event wait for its end. It works on
+ * latin1 text, one character per byte: everything it looks for is ASCII, so bytes it leaves alone
+ * (invalid UTF-8, a BOM) reach the client exactly as sent. An event's chunks without a line feed
+ * are kept apart until one comes, so a long event costs its length once, not once per chunk.
+ */
 export class StreamUsageFilter {
   private pending = '';
-  private readonly decoder = new TextDecoder('utf-8');
+  private parts: string[] = [];
 
   push(chunk: Buffer): Buffer {
-    this.pending += this.decoder.decode(chunk, { stream: true });
-    let out = '';
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.pending);
-      if (!m) {
-        break;
-      }
-      const end = m.index + m[0].length;
-      out += this.rewrite(this.pending.slice(0, end));
-      this.pending = this.pending.slice(end);
+    const text = chunk.toString('latin1');
+    if (text.indexOf('\n') === -1) {
+      this.parts.push(text); // an event ends with a line feed: none here
+      return Buffer.alloc(0);
     }
-    return Buffer.from(out, 'utf8');
+    if (this.parts.length > 0) {
+      this.pending += this.parts.join('');
+      this.parts = [];
+    }
+    // A blank line can begin up to 3 characters before the new text (`\r\n\r` + `\n`).
+    const boundary = /\r?\n\r?\n/g;
+    boundary.lastIndex = Math.max(0, this.pending.length - 3);
+    this.pending += text;
+    let out = '';
+    let start = 0;
+    for (let m = boundary.exec(this.pending); m !== null; m = boundary.exec(this.pending)) {
+      const end = m.index + m[0].length;
+      out += this.rewrite(this.pending.slice(start, end));
+      start = end;
+    }
+    this.pending = this.pending.slice(start);
+    return Buffer.from(out, 'latin1');
   }
 
   /** Whatever is left when the upstream ends (an event without its blank line) goes out as is. */
   end(): Buffer {
-    const rest = this.pending + this.decoder.decode();
+    const rest = this.pending + this.parts.join('');
     this.pending = '';
-    return Buffer.from(rest, 'utf8');
+    this.parts = [];
+    return Buffer.from(rest, 'latin1');
   }
 
   private rewrite(event: string): string {

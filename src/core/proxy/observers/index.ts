@@ -44,5 +44,14 @@ export function createObserver(api: ApiFlavour, path: string): ResponseObserver 
 /** Gemini puts the model in the path: /v1beta/models/{model}:generateContent. */
 export function modelFromPath(path: string): string | null {
   const m = /\/models\/([^/:?]+):/.exec(path);
-  return m ? decodeURIComponent(m[1]) : null;
+  if (!m) {
+    return null;
+  }
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    // A malformed escape from any client must not throw on the request path: it would take the
+    // whole proxy down (an uncaught exception in the CLI). The model is named as sent.
+    return m[1];
+  }
 }
