@@ -1,5 +1,6 @@
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { ActiveView } from '../../protocol';
 import type { RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import { SseScanner } from '../proxy/sse';
@@ -11,15 +12,8 @@ export interface RemoteHealth {
   pid: number;
 }
 
-interface ActiveWire {
-  id: string;
-  provider: string;
-  model: string;
-  streaming: boolean;
-  startedAt: string;
-  elapsedMs: number;
-  ttftMs: number | null;
-  outputTokens: number;
+/** An in-flight request on the control API: the panel's view plus its content times. */
+export interface ActiveWire extends ActiveView {
   firstContentMs: number | null;
   lastContentMs: number | null;
 }

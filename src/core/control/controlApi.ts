@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { HistoryStore } from '../metrics/historyStore';
 import type { RequestRecord } from '../metrics/record';
-import { liveTokensPerSecond, type ActiveRequest, type RequestTracker } from '../metrics/requestTracker';
+import type { ActiveRequest, RequestTracker } from '../metrics/requestTracker';
 import { runningTotalsQueryFrom } from '../metrics/runningTotals';
 import type { SummaryMetrics } from '../metrics/summaryMetrics';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
+import type { ActiveWire } from '../attach/remote';
+import { toActiveView } from '../dashboard/views';
 import { createDashboard } from './dashboard';
 import { PrometheusExporter } from './prometheus';
 
@@ -110,21 +112,12 @@ export function createControlApi(ctx: ControlContext): ControlApi {
   };
 }
 
-/** What the live feed and api/active say about an in-flight request. */
-export function activeView(a: ActiveRequest, now: number): Record<string, unknown> {
-  return {
-    id: a.id,
-    provider: a.provider,
-    model: a.model,
-    streaming: a.streaming,
-    startedAt: a.startedAt,
-    elapsedMs: Math.round(now - a.t0),
-    ttftMs: a.ttftMs,
-    outputTokens: a.outputTokens,
-    firstContentMs: a.firstContentMs,
-    lastContentMs: a.lastContentMs,
-    outputTokensPerSecond: liveTokensPerSecond(a, now),
-  };
+/**
+ * What the live feed and api/active say about an in-flight request: the panel's view, plus the
+ * content times another window needs to mirror its live speed.
+ */
+export function activeView(a: ActiveRequest, now: number): ActiveWire {
+  return { ...toActiveView(a, now), firstContentMs: a.firstContentMs, lastContentMs: a.lastContentMs };
 }
 
 /** Bytes a feed may queue in the proxy for a watcher that is not reading, before it is dropped. */
