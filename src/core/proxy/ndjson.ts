@@ -1,3 +1,5 @@
+import { PendingText } from './pendingText';
+
 /**
  * Newline-delimited JSON (Ollama's native streams): bytes in any chunking → one callback a line.
  * Like the SSE scanner it never throws and bounds what it buffers.
@@ -5,9 +7,8 @@
 export class LineScanner {
   private readonly decoder = new TextDecoder('utf-8');
   private buffer = '';
-  /** A line's text before its newline came, in pieces: joined once, not rescanned per chunk. */
-  private parts: string[] = [];
-  private partsLength = 0;
+  /** A line's text before its newline came. */
+  private readonly held = new PendingText();
 
   constructor(
     private readonly onLine: (event: string, line: string) => void,
@@ -17,21 +18,14 @@ export class LineScanner {
   push(chunk: Uint8Array): void {
     const text = this.decoder.decode(chunk, { stream: true });
     if (text.indexOf('\n') === -1) {
-      this.parts.push(text);
-      this.partsLength += text.length;
-      if (this.buffer.length + this.partsLength > this.maxLineChars) {
+      this.held.hold(text);
+      if (this.buffer.length + this.held.length > this.maxLineChars) {
         this.buffer = '';
-        this.parts = [];
-        this.partsLength = 0;
+        this.held.clear();
       }
       return;
     }
-    if (this.parts.length > 0) {
-      this.buffer += this.parts.join('');
-      this.parts = [];
-      this.partsLength = 0;
-    }
-    this.buffer += text;
+    this.buffer += this.held.take() + text;
     let start = 0;
     for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n', start)) {
       const line = this.buffer.slice(start, nl).trim();
@@ -48,10 +42,8 @@ export class LineScanner {
 
   /** A last line without its newline still counts: NDJSON writers may omit the final one. */
   end(): void {
-    const line = (this.buffer + this.parts.join('') + this.decoder.decode()).trim();
+    const line = (this.buffer + this.held.take() + this.decoder.decode()).trim();
     this.buffer = '';
-    this.parts = [];
-    this.partsLength = 0;
     if (line) {
       this.onLine('line', line);
     }

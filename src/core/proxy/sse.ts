@@ -1,3 +1,5 @@
+import { PendingText } from './pendingText';
+
 /**
  * An incremental Server-Sent Events scanner (WHATWG HTML §9.2.6): bytes in any chunking → events.
  * Tolerant by design: it observes traffic it must never break, so arbitrary bytes never throw;
@@ -8,13 +10,8 @@ export type SseListener = (event: string, data: string) => void;
 export class SseScanner {
   private readonly decoder = new TextDecoder('utf-8');
   private buffer = '';
-  /**
-   * Text of the current line that came without a line break, kept in pieces and joined once its
-   * end arrives: appending each chunk to one string and searching it again would cost a long line
-   * its length once per chunk (seconds for a multi-megabyte event in 1.5 KB segments).
-   */
-  private parts: string[] = [];
-  private partsLength = 0;
+  /** Text of the current line that came without a line break. */
+  private readonly held = new PendingText();
   private event = '';
   private data: string[] = [];
   private pendingCR = false;
@@ -36,22 +33,15 @@ export class SseScanner {
     }
     this.pendingCR = false;
     if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) {
-      this.parts.push(text);
-      this.partsLength += text.length;
-      if (this.buffer.length + this.partsLength > this.maxLineChars) {
+      this.held.hold(text);
+      if (this.buffer.length + this.held.length > this.maxLineChars) {
         this.buffer = '';
-        this.parts = [];
-        this.partsLength = 0;
+        this.held.clear();
         this.overflow = true;
       }
       return;
     }
-    if (this.parts.length > 0) {
-      this.buffer += this.parts.join('');
-      this.parts = [];
-      this.partsLength = 0;
-    }
-    this.buffer += text;
+    this.buffer += this.held.take() + text;
     let start = 0;
     // Next LF / CR at or after `start`; -1 stays valid for the rest of the buffer, so each search
     // runs once per line found instead of rescanning a CR-free buffer for every line.
@@ -90,8 +80,7 @@ export class SseScanner {
   end(): void {
     this.decoder.decode();
     this.buffer = '';
-    this.parts = [];
-    this.partsLength = 0;
+    this.held.clear();
     this.data = [];
     this.event = '';
   }

@@ -1,3 +1,5 @@
+import { PendingText } from './pendingText';
+
 /**
  * OpenAI-style chat streams carry usage only when the request says
  * `stream_options.include_usage`. When a client did not ask, the proxy asks for it, then removes
@@ -35,18 +37,15 @@ const USAGE_NULL = /,"usage":null(?=[,}])|"usage":null,/;
  */
 export class StreamUsageFilter {
   private pending = '';
-  private parts: string[] = [];
+  private readonly held = new PendingText();
 
   push(chunk: Buffer): Buffer {
     const text = chunk.toString('latin1');
     if (text.indexOf('\n') === -1) {
-      this.parts.push(text); // an event ends with a line feed: none here
+      this.held.hold(text); // an event ends with a line feed: none here
       return Buffer.alloc(0);
     }
-    if (this.parts.length > 0) {
-      this.pending += this.parts.join('');
-      this.parts = [];
-    }
+    this.pending += this.held.take();
     // A blank line can begin up to 3 characters before the new text (`\r\n\r` + `\n`).
     const boundary = /\r?\n\r?\n/g;
     boundary.lastIndex = Math.max(0, this.pending.length - 3);
@@ -64,9 +63,8 @@ export class StreamUsageFilter {
 
   /** Whatever is left when the upstream ends (an event without its blank line) goes out as is. */
   end(): Buffer {
-    const rest = this.pending + this.parts.join('');
+    const rest = this.pending + this.held.take();
     this.pending = '';
-    this.parts = [];
     return Buffer.from(rest, 'latin1');
   }
 
