@@ -16,6 +16,7 @@ import { LineScanner } from '../../src/core/proxy/ndjson';
 import { SseScanner } from '../../src/core/proxy/sse';
 import { StreamUsageFilter } from '../../src/core/proxy/streamUsage';
 import { buildStream, cut, raw, STREAM_APIS, type StreamApi } from '../fixtures/reliability';
+import { StringUsageFilter } from '../fixtures/stringUsageFilter';
 import { startStack, type Stack } from '../fixtures/stack';
 
 const soak = process.env.TOKENMETER_SOAK === '1';
@@ -139,6 +140,29 @@ describe('property: the scanners never throw and do not depend on chunking', { t
         assert.deepEqual(out, Buffer.from(bytes), 'the client must get the upstream bytes unchanged');
       }),
       { numRuns: runs(300) },
+    );
+  });
+
+  it('StreamUsageFilter: arbitrary streams with usage fields, cut anywhere, give the bytes of the string-based filter it replaced, piece by piece', () => {
+    const usageToken = fc.constantFrom('"usage":null', ',"usage":null}', '"usage":null,', '"usage":{"total_tokens":3}', '"choices":[]', '"choices":[{}]', '{', '}', ',', 'data: ', '\n', '\r', '\r\n', '\n\n', '\r\n\r\n', 'é', 'x');
+    const streamArb = fc
+      .array(fc.oneof(usageToken.map((t) => Buffer.from(t)), fc.uint8Array({ maxLength: 6 })), { maxLength: 160 })
+      .map((parts) => new Uint8Array(Buffer.concat(parts)));
+    // Piece by piece: the same bytes must also leave at the same time (an event as soon as it ends).
+    const run = (f: { push(b: Buffer): Buffer; end(): Buffer }, pieces: Uint8Array[]): string[] =>
+      [...pieces.map((p) => f.push(Buffer.from(p))), f.end()].map((b) => b.toString('latin1'));
+    fc.assert(
+      fc.property(streamArb, cutsArb, (bytes, sizes) => {
+        const pieces = cutWithEmpties(bytes, sizes);
+        assert.deepEqual(run(new StreamUsageFilter(), pieces), run(new StringUsageFilter(), pieces));
+      }),
+      {
+        numRuns: runs(1000),
+        examples: [
+          [new Uint8Array(Buffer.from('data: {"a":1,"usage":null}\n\n\ndata: {"choices":[],"usage":{}}\n\n')), [27, 1]],
+          [new Uint8Array(Buffer.from('data: {"usage":null,"a":1}\r\n\r\ndata: {"choices":[],"usage":{}}\r\n\r\n')), [28, 1, 1]],
+        ],
+      },
     );
   });
 
