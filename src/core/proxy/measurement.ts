@@ -11,6 +11,7 @@ import {
   type TokenUsage,
 } from '../metrics/record';
 import type { ActiveRequest, RequestTracker } from '../metrics/requestTracker';
+import { atEndOfTurn, type EndOfTurnTask } from './endOfTurn';
 import { LineScanner } from './ndjson';
 import { createObserver, type ResponseObserver } from './observers';
 import { SseScanner } from './sse';
@@ -67,7 +68,7 @@ export function categorizeStatus(status: number): ErrorCategory | null {
  * Measures one exchange as its bytes go by: the relay hands it each response chunk and never waits
  * on it. t0 is when the request is sent upstream; all times are monotonic, relative to t0.
  */
-export class ExchangeMeter {
+export class ExchangeMeter implements EndOfTurnTask {
   readonly active: ActiveRequest;
   private readonly observer: ResponseObserver;
   private scanner: SseScanner | LineScanner | null = null;
@@ -79,6 +80,11 @@ export class ExchangeMeter {
   private ttfbMs: number | null = null;
   private lastByteMs: number | null = null;
   private contentEvents = 0;
+  /** Stream chunks not scanned yet, with their arrival times: scanned at the end of the turn. */
+  private queued: Buffer[] = [];
+  private queuedAt: number[] = [];
+  /** Arrival time of the chunk being scanned; null while scanning decompressed bytes. */
+  private chunkMs: number | null = null;
   private streamingResponse: boolean;
   private ended = false;
 
@@ -142,14 +148,36 @@ export class ExchangeMeter {
   }
 
   onChunk(chunk: Buffer): void {
+    if (this.ended) {
+      return; // a chunk that raced the exchange's end: the record is written
+    }
     const now = performance.now() - this.active.t0;
     this.ttfbMs ??= now;
     this.lastByteMs = now;
     if (this.decoder) {
       this.decoder.write(chunk);
+    } else if (this.scanner) {
+      this.queued.push(chunk);
+      this.queuedAt.push(now);
+      if (this.queued.length === 1) {
+        atEndOfTurn(this);
+      }
     } else {
       this.scan(chunk);
     }
+  }
+
+  /** Scans the stream chunks that arrived in this turn; each event is timed by its chunk's arrival. */
+  runAtEndOfTurn(): void {
+    const chunks = this.queued;
+    const times = this.queuedAt;
+    this.queued = [];
+    this.queuedAt = [];
+    for (let i = 0; i < chunks.length; i++) {
+      this.chunkMs = times[i];
+      this.scan(chunks[i]);
+    }
+    this.chunkMs = null;
   }
 
   /** Ends the exchange and records it, exactly once. */
@@ -158,6 +186,7 @@ export class ExchangeMeter {
       return null;
     }
     this.ended = true;
+    this.runAtEndOfTurn();
     if (this.decoder) {
       this.decoder.end();
       await this.decoderDone;
@@ -188,7 +217,7 @@ export class ExchangeMeter {
     if (!this.observer.onEvent(event, data)) {
       return;
     }
-    const now = performance.now() - this.active.t0;
+    const now = this.chunkMs ?? performance.now() - this.active.t0;
     this.contentEvents++;
     this.active.firstContentMs ??= now;
     this.active.ttftMs ??= now;
