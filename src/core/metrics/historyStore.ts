@@ -12,6 +12,13 @@ export type { HistoryLogger };
 
 export type HistoryRange = 'today' | '7d' | 'all';
 
+/** A record waiting for disk: its UTC day (the file it goes to) and its line, made on append. */
+interface Pending {
+  record: RequestRecord;
+  day: string;
+  line: string;
+}
+
 export interface HistoryStoreOptions {
   /** The extension's global storage folder, or the CLI's `--data-dir`. */
   dir: string;
@@ -62,7 +69,11 @@ export class HistoryStore {
   private readonly merged = new Map<HistoryRange, { key: string; summary: SummaryMetrics }>();
   /** Bumped when a day is added or dropped. */
   private daysChanged = 0;
-  private pending: RequestRecord[] = [];
+  /**
+   * Queued for disk, each with its line: a record is serialized when it is appended (about a
+   * microsecond), not with its batch, which would stall the relay for milliseconds every flush.
+   */
+  private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly memoryOnly: Ring<RequestRecord>;
   /** The newest day appended to (a request that began yesterday can still complete today). */
@@ -113,7 +124,7 @@ export class HistoryStore {
       this.memoryOnly.push(record);
       return;
     }
-    this.pending.push(record);
+    this.pending.push({ record, day, line: serializeRecord(record) });
     if (this.pending.length >= this.maxBatch) {
       void this.flush();
     } else if (this.timer === undefined) {
@@ -256,26 +267,25 @@ export class HistoryStore {
     return out;
   }
 
-  private async write(batch: readonly RequestRecord[]): Promise<void> {
-    const groups = new Map<string, RequestRecord[]>();
-    for (const r of batch) {
-      const day = dayOfRecord(r, this.now());
-      const group = groups.get(day);
+  private async write(batch: readonly Pending[]): Promise<void> {
+    const groups = new Map<string, Pending[]>();
+    for (const p of batch) {
+      const group = groups.get(p.day);
       if (group === undefined) {
-        groups.set(day, [r]);
+        groups.set(p.day, [p]);
       } else {
-        group.push(r);
+        group.push(p);
       }
     }
     let failed = false;
-    for (const [day, records] of groups) {
+    for (const [day, entries] of groups) {
       // After a failure the disk is off: this day and the rest stay in memory, nothing twice.
-      const file = failed ? null : await this.disk.append(day, records.map(serializeRecord));
+      const file = failed ? null : await this.disk.append(day, entries.map((p) => p.line));
       if (file === null) {
         failed = true;
-        records.forEach((r) => this.memoryOnly.push(r));
+        entries.forEach((p) => this.memoryOnly.push(p.record));
       } else if (!this.loadRan) {
-        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + records.length);
+        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + entries.length);
       }
     }
   }
