@@ -6,7 +6,7 @@
  * falls on every arm alike. Run through `npm run bench` (bench/run.mjs installs and builds first).
  *
  *   node --import tsx bench/proxy.bench.ts [--quick] [--rounds N] [--no-peer] [--no-pin]
- *        [--phases a,b] [--tokens N] [--delay MS] [--per-write N] [--cpu-prof] [--bare] [--out NAME]
+ *        [--phases a,b] [--tokens N] [--delay MS] [--per-write N] [--cpu-prof [--cpu-prof-interval US]] [--bare] [--out NAME]
  *
  * --bare adds a diagnostic arm, a bare undici relay (lib/bare-relay.mjs): what any Node proxy costs.
  * --patched CLI adds Tokenmeter built from another tree (bench/ab.mjs builds one with bench/patches);
@@ -49,6 +49,7 @@ const { values: args } = parseArgs({
     delay: { type: 'string' },
     'per-write': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'cpu-prof-interval': { type: 'string' },
     bare: { type: 'boolean', default: false },
     patched: { type: 'string' },
     cli: { type: 'string' },
@@ -157,7 +158,9 @@ async function main(): Promise<void> {
   const up = await startUpstream(LOAD_CPU, scratch);
   upstreamPid = up.pid;
   const procs: Proc[] = [up];
-  const nodeFlags = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'prof.tmp')}`] : [];
+  const nodeFlags = args['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'prof.tmp')}`, ...(args['cpu-prof-interval'] ? [`--cpu-prof-interval=${Number(args['cpu-prof-interval'])}`] : [])]
+    : [];
   const arms: Arm[] = [{ name: 'direct', target: directTarget(up.port), proc: null, pool: newPool(`http://127.0.0.1:${up.port}`, 128) }];
   try {
     const tm = await startTokenmeter({ cpu: PROXY_CPU, upstreamPort: up.port, scratch, nodeFlags, cli: args.cli ? path.resolve(args.cli) : undefined });
