@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { version } from '../package.json';
 import { loadConfigFile, type FileConfig } from './core/config';
+import { LineBuffer } from './core/lineBuffer';
 import { Tokenmeter } from './core/service';
 
 const usage = `Usage: tokenmeter [options]
@@ -64,20 +65,19 @@ async function main(): Promise<void> {
     }
   }
 
-  // One write per request line is a syscall on the relay's thread; lines are gathered and written
-  // together at most every 100 ms (and at exit), so a busy proxy makes a handful of writes a second.
-  let pendingLines = '';
+  // One write per request line is a syscall on the relay's thread; lines are gathered (as bytes, off
+  // the JS heap: see LineBuffer) and written together at most every 100 ms (and at exit), so a busy
+  // proxy makes a handful of writes a second.
+  const pendingLines = new LineBuffer(16 * 1024);
   let flushTimer: NodeJS.Timeout | null = null;
   const flushLines = (): void => {
     flushTimer = null;
-    const text = pendingLines;
-    pendingLines = '';
-    if (text) {
-      process.stdout.write(text);
+    if (pendingLines.lines > 0) {
+      process.stdout.write(pendingLines.take());
     }
   };
   const logLine = (line: string): void => {
-    pendingLines += line;
+    pendingLines.push(line);
     flushTimer ??= setTimeout(flushLines, 100);
   };
 
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       retentionDays: config.retentionDays,
       summaryEvery: config.summaryEvery ?? 50,
       log: {
-        info: (line) => logLine(`${line}\n`),
+        info: (line) => logLine(line),
         warn: (message) => process.stderr.write(`tokenmeter: warning: ${message}\n`),
       },
       version,
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const tps = r.outputTokensPerSecond === null ? '—' : r.outputTokensPerSecond.toFixed(1);
     logLine(
       `${r.startedAt} ${r.provider}/${r.model} ${r.status ?? '—'}${r.errorCategory ? ` ${r.errorCategory}` : ''} ` +
-        `ttft=${r.ttftMs ?? '—'}ms dur=${r.durationMs ?? '—'}ms in=${r.inputTokens ?? '—'} out=${r.outputTokens ?? '—'}${r.estimated ? '~' : ''} ${tps} tok/s\n`,
+        `ttft=${r.ttftMs ?? '—'}ms dur=${r.durationMs ?? '—'}ms in=${r.inputTokens ?? '—'} out=${r.outputTokens ?? '—'}${r.estimated ? '~' : ''} ${tps} tok/s`,
     );
   });
 

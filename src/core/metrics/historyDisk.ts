@@ -14,6 +14,8 @@ const errorText = (err: unknown): string =>
  * half of an append; a failure is reported once and turns the disk off for the session, and no
  * operation ever rejects.
  */
+const NEWLINE = Buffer.from('\n');
+
 export class HistoryDisk {
   private queue: Promise<void> = Promise.resolve();
   private ok = true;
@@ -94,8 +96,8 @@ export class HistoryDisk {
     return parsed;
   }
 
-  /** Appends lines to a day's file in one write, so a crash can only tear the last line. */
-  async append(day: string, lines: readonly string[]): Promise<string | null> {
+  /** Appends lines (each ending in a line feed) to a day's file in one write, so a crash can only tear the last line. */
+  async append(day: string, lines: Buffer): Promise<string | null> {
     if (!this.ok) {
       return null;
     }
@@ -105,8 +107,7 @@ export class HistoryDisk {
         await fs.mkdir(this.dir, { recursive: true });
         this.dirReady = true;
       }
-      const prefix = (await this.needsNewline(file)) ? '\n' : '';
-      await fs.appendFile(file, `${prefix}${lines.join('\n')}\n`);
+      await fs.appendFile(file, (await this.needsNewline(file)) ? Buffer.concat([NEWLINE, lines]) : lines);
       return file;
     } catch (err) {
       this.disable(err, 'write');

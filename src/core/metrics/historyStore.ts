@@ -1,6 +1,7 @@
 import { CSV_HEADER, csvRows, recordsToJson } from './exportFormat';
+import { LineBuffer } from '../lineBuffer';
 import { HistoryDisk, type HistoryLogger } from './historyDisk';
-import { DAY_MS, dayNumber, dayOfRecord } from './historyFiles';
+import { DAY_MS, dayNumber, dayOfRecord, parseHistory } from './historyFiles';
 import type { RequestRecord } from './record';
 import { serializeRecord } from './recordFields';
 import type { RequestTracker } from './requestTracker';
@@ -12,12 +13,6 @@ export type { HistoryLogger };
 
 export type HistoryRange = 'today' | '7d' | 'all';
 
-/** A record waiting for disk: its UTC day (the file it goes to) and its line, made on append. */
-interface Pending {
-  record: RequestRecord;
-  day: string;
-  line: string;
-}
 
 export interface HistoryStoreOptions {
   /** The extension's global storage folder, or the CLI's `--data-dir`. */
@@ -70,10 +65,11 @@ export class HistoryStore {
   /** Bumped when a day is added or dropped. */
   private daysChanged = 0;
   /**
-   * Queued for disk, each with its line: a record is serialized when it is appended (about a
-   * microsecond), not with its batch, which would stall the relay for milliseconds every flush.
+   * Lines queued for disk, per UTC day (the file they go to). A record is serialized when it is
+   * appended (about 2 µs), not with its batch, which stalled the relay for milliseconds every flush.
    */
-  private pending: Pending[] = [];
+  private pending = new Map<string, LineBuffer>();
+  private pendingLines = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly memoryOnly: Ring<RequestRecord>;
   /** The newest day appended to (a request that began yesterday can still complete today). */
@@ -124,8 +120,13 @@ export class HistoryStore {
       this.memoryOnly.push(record);
       return;
     }
-    this.pending.push({ record, day, line: serializeRecord(record) });
-    if (this.pending.length >= this.maxBatch) {
+    let lines = this.pending.get(day);
+    if (lines === undefined) {
+      lines = new LineBuffer();
+      this.pending.set(day, lines);
+    }
+    lines.push(serializeRecord(record));
+    if (++this.pendingLines >= this.maxBatch) {
       void this.flush();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
@@ -145,9 +146,10 @@ export class HistoryStore {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) {
+    if (this.pendingLines > 0) {
+      const batch = [...this.pending].map(([day, lines]) => [day, lines.take()] as const);
+      this.pending.clear();
+      this.pendingLines = 0;
       void this.disk.run(() => this.write(batch));
     }
     return this.disk.idle();
@@ -267,25 +269,16 @@ export class HistoryStore {
     return out;
   }
 
-  private async write(batch: readonly Pending[]): Promise<void> {
-    const groups = new Map<string, Pending[]>();
-    for (const p of batch) {
-      const group = groups.get(p.day);
-      if (group === undefined) {
-        groups.set(p.day, [p]);
-      } else {
-        group.push(p);
-      }
-    }
+  private async write(batch: readonly (readonly [day: string, lines: Buffer])[]): Promise<void> {
     let failed = false;
-    for (const [day, entries] of groups) {
+    for (const [day, lines] of batch) {
       // After a failure the disk is off: this day and the rest stay in memory, nothing twice.
-      const file = failed ? null : await this.disk.append(day, entries.map((p) => p.line));
+      const file = failed ? null : await this.disk.append(day, lines);
       if (file === null) {
         failed = true;
-        entries.forEach((p) => this.memoryOnly.push(p.record));
+        parseHistory(lines).records.forEach((r) => this.memoryOnly.push(r));
       } else if (!this.loadRan) {
-        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + entries.length);
+        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + countLines(lines));
       }
     }
   }
@@ -308,4 +301,12 @@ export class HistoryStore {
     const today = Math.floor(this.now() / DAY_MS);
     return range === 'today' ? today : range === '7d' ? today - 6 : this.oldestKeptDay();
   }
+}
+
+function countLines(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) {
+    n++;
+  }
+  return n;
 }
