@@ -130,7 +130,7 @@ export class ProxyHost implements vscode.Disposable {
       const url = `http://127.0.0.1:${err.port}`;
       const health = await probeTokenmeter(url);
       if (health) {
-        const mirror = new RemoteMirror(url, this.core.tracker);
+        const mirror = new RemoteMirror(url, this.core.tracker, this.core.throttle);
         try {
           await mirror.start();
           this.mirror = mirror;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { probeTokenmeter, RemoteMirror } from '../../src/core/attach/remote';
 import { RequestTracker } from '../../src/core/metrics/requestTracker';
+import { ThrottleTracker } from '../../src/core/throttle/throttleTracker';
 import { startStack, type Stack } from '../fixtures/stack';
 
 const until = async (cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> => {
@@ -52,5 +53,39 @@ describe('a second window mirrors the proxy that holds the port', () => {
     await Promise.race([mirror.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('closed never resolved')), 3000))]);
     assert.ok(Date.now() - t < 1000, 'the watchers\' feeds do not hold the stop for its grace period');
     await stack.app.start(); // the after() hook closes it
+  });
+});
+
+describe('a mirroring window shows the holder\'s throttle section', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  it('mirrors the throttle state: events, waits and headroom; its own again once the feed ends', async () => {
+    const throttle = new ThrottleTracker();
+    const mirror = new RemoteMirror(stack.url, new RequestTracker(), throttle);
+    await mirror.start();
+    const before = throttle.state().events.length;
+    stack.upstream.next({
+      status: 429,
+      rawBody: '{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}',
+      headers: { 'retry-after': '0', 'content-type': 'application/json', 'anthropic-ratelimit-requests-limit': '50', 'anthropic-ratelimit-requests-remaining': '0' },
+    });
+    const post = (): Promise<ArrayBuffer> =>
+      fetch(`${stack.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'x-session-id': 'mirror-test' }, body: '{"model":"claude-throttled","max_tokens":5,"messages":[]}' }).then((r) => r.arrayBuffer());
+    await post();
+    await until(() => throttle.state().events.length === before + 1, 'the mirrored throttle event');
+    assert.deepEqual(throttle.throttlingProviders(), ['anthropic'], 'waiting for the client to retry, as the holder sees it');
+    assert.equal(throttle.headroom().find((h) => h.provider === 'anthropic')?.lowestRemaining, 0);
+    await post(); // the client's retry: the holder pairs it with the 429
+    await until(() => throttle.state().events[0].retriedBy !== null, 'the mirrored retry');
+    assert.deepEqual(throttle.state(), stack.app.throttle.state(), 'the holder\'s state, as it is');
+    mirror.close();
+    await mirror.closed;
+    assert.deepEqual(throttle.state().events, [], 'its own (empty) state once the feed is gone');
   });
 });

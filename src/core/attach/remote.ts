@@ -4,6 +4,7 @@ import type { ActiveView } from '../../protocol';
 import type { RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import { SseScanner } from '../proxy/sse';
+import type { ThrottleState, ThrottleTracker } from '../throttle/throttleTracker';
 
 export interface RemoteHealth {
   name: string;
@@ -18,9 +19,11 @@ export interface ActiveWire extends ActiveView {
   lastContentMs: number | null;
 }
 
+// `agent: false`: a connection of its own per request. These requests are few, and a pooled
+// keep-alive socket to a window that has since restarted its proxy would fail the next one.
 function getJson<T>(url: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = httpGet(url, { timeout: timeoutMs }, (res) => {
+    const req = httpGet(url, { timeout: timeoutMs, agent: false }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
@@ -52,8 +55,9 @@ export async function probeTokenmeter(url: string, timeoutMs = 1500): Promise<Re
 
 /**
  * Mirrors another window's proxy into a local tracker through its control API: the `events` feed
- * for starts and completions, and api/active (4 times a second, only while requests are in
- * flight) for live token counts. `closed` resolves when the feed ends: the other window is gone.
+ * for starts, completions and throttle state, and api/active (4 times a second, only while
+ * requests are in flight) for live token counts. `closed` resolves when the feed ends: the other
+ * window is gone (the throttle tracker then shows this window's own state again).
  */
 export class RemoteMirror {
   readonly closed: Promise<void>;
@@ -65,6 +69,7 @@ export class RemoteMirror {
   constructor(
     readonly url: string,
     private readonly tracker: RequestTracker,
+    private readonly throttle?: ThrottleTracker,
   ) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
@@ -72,7 +77,7 @@ export class RemoteMirror {
   /** Resolves once the first snapshot is mirrored; rejects when the feed cannot be opened. */
   start(timeoutMs = 3000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = httpGet(`${this.url}/_tokenmeter/events`, { timeout: timeoutMs }, (res) => {
+      const req = httpGet(`${this.url}/_tokenmeter/events`, { timeout: timeoutMs, agent: false }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(new Error(`events feed answered HTTP ${res.statusCode}`));
@@ -107,6 +112,7 @@ export class RemoteMirror {
     clearInterval(this.poll);
     this.poll = undefined;
     this.tracker.forgetActive();
+    this.throttle?.mirror(null);
     this.resolveClosed();
   }
 
@@ -119,15 +125,21 @@ export class RemoteMirror {
     }
     switch (event) {
       case 'hello': {
-        const { recent, active } = payload as { recent: RequestRecord[]; active: ActiveWire[] };
+        const { recent, active, throttle } = payload as { recent: RequestRecord[]; active: ActiveWire[]; throttle?: ThrottleState };
         for (const r of [...recent].reverse()) {
           this.tracker.adopt(r);
         }
         for (const a of active) {
           this.onStarted(a);
         }
+        if (throttle) {
+          this.throttle?.mirror(throttle); // a holder before this feed field had none to send
+        }
         return;
       }
+      case 'throttle':
+        this.throttle?.mirror(payload as ThrottleState);
+        return;
       case 'started':
         this.onStarted(payload as ActiveWire);
         return;

@@ -93,7 +93,7 @@ export function createControlApi(ctx: ControlContext): ControlApi {
       case '/_tokenmeter/events':
         feeds.add(res);
         res.once('close', () => feeds.delete(res));
-        streamEvents(ctx.tracker, req, res);
+        streamEvents(ctx.tracker, ctx.throttle, req, res);
         return;
       default:
         if (dashboard.handle(req, res, url)) {
@@ -123,11 +123,15 @@ export function activeView(a: ActiveRequest, now: number): ActiveWire {
 /** Bytes a feed may queue in the proxy for a watcher that is not reading, before it is dropped. */
 const MAX_FEED_BACKLOG = 1024 * 1024;
 
+/** A throttle state goes out at most this often: headroom changes with every upstream answer. */
+const THROTTLE_FEED_MS = 250;
+
 /**
- * The live SSE feed: `hello` (recent records and in-flight requests) on connect, then `started`
- * and `completed` per request, and a comment heartbeat. Other windows mirror a proxy through it.
+ * The live SSE feed: `hello` (recent records, in-flight requests, throttle state) on connect, then
+ * `started` and `completed` per request, `throttle` when throttling or headroom changed (at most
+ * every 250 ms), and a comment heartbeat. Other windows mirror a proxy through it.
  */
-function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: ServerResponse): void {
+function streamEvents(tracker: RequestTracker, throttle: ThrottleTracker, req: IncomingMessage, res: ServerResponse): void {
   // connection: close, so a feed ended by a stopping proxy frees its socket at once.
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'close' });
   const send = (event: string, data: unknown): void => {
@@ -139,13 +143,21 @@ function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: Server
     }
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  send('hello', { recent: tracker.recent(), active: tracker.active().map((a) => activeView(a, performance.now())) });
+  send('hello', { recent: tracker.recent(), active: tracker.active().map((a) => activeView(a, performance.now())), throttle: throttle.state() });
   const onCompleted = (r: RequestRecord): void => send('completed', r);
   const onStarted = (a: ActiveRequest): void => send('started', activeView(a, performance.now()));
   const onReset = (): void => send('reset', {});
   tracker.on('completed', onCompleted);
   tracker.on('started', onStarted);
   tracker.on('reset', onReset);
+  let throttleTimer: NodeJS.Timeout | undefined;
+  const onThrottle = (): void => {
+    throttleTimer ??= setTimeout(() => {
+      throttleTimer = undefined;
+      send('throttle', throttle.state());
+    }, THROTTLE_FEED_MS);
+  };
+  throttle.on('changed', onThrottle);
   const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
   heartbeat.unref();
   req.socket.once('close', () => {
@@ -153,5 +165,7 @@ function streamEvents(tracker: RequestTracker, req: IncomingMessage, res: Server
     tracker.off('completed', onCompleted);
     tracker.off('started', onStarted);
     tracker.off('reset', onReset);
+    throttle.off('changed', onThrottle);
+    clearTimeout(throttleTimer);
   });
 }

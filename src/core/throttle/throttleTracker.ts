@@ -64,6 +64,8 @@ export class ThrottleTracker extends EventEmitter<{ changed: [] }> {
   private readonly eventRing = new Ring<ThrottleEvent>(100);
   private readonly headroomByProvider = new Map<string, ProviderHeadroom>();
   private readonly waitTotals = new Map<string, number>();
+  /** Another window's state, shown instead of this one's while this window mirrors its proxy. */
+  private mirrored: ThrottleState | null = null;
 
   constructor(
     private readonly capMs = 300_000,
@@ -127,6 +129,9 @@ export class ThrottleTracker extends EventEmitter<{ changed: [] }> {
   }
 
   throttlingProviders(): string[] {
+    if (this.mirrored) {
+      return this.mirrored.throttling;
+    }
     const now = this.now();
     const out = new Set<string>();
     for (const [key, p] of this.pending) {
@@ -140,10 +145,22 @@ export class ThrottleTracker extends EventEmitter<{ changed: [] }> {
   }
 
   headroom(): ProviderHeadroom[] {
-    return [...this.headroomByProvider.values()];
+    return this.mirrored ? this.mirrored.headroom : [...this.headroomByProvider.values()];
+  }
+
+  /**
+   * Shows another window's throttle state (from its proxy's feed) instead of this window's, which
+   * sees no traffic while it mirrors; null goes back to this window's own.
+   */
+  mirror(state: ThrottleState | null): void {
+    this.mirrored = state;
+    this.emit('changed');
   }
 
   state(limit = 100): ThrottleState {
+    if (this.mirrored) {
+      return { ...this.mirrored, events: this.mirrored.events.slice(0, limit) };
+    }
     return {
       events: this.eventRing.newestFirst(limit),
       headroom: this.headroom(),
