@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { DDSketch } from '@datadog/sketches-js';
 import fc from 'fast-check';
 import { RELATIVE_ACCURACY, SummaryMetrics, type RequestRecord } from '../../src/core/metrics';
-import { Distribution, quantilesOf } from '../../src/core/metrics/quantiles';
+import { sampleKey, ZERO_SAMPLE } from '../../src/core/metrics/binKeys';
+import { BinStore } from '../../src/core/metrics/binStore';
+import { QuantileCursor } from '../../src/core/metrics/quantileCursor';
+import { Distribution, quantilesOf, type Quantiles } from '../../src/core/metrics/quantiles';
 import { makeRecord } from '../fixtures/records';
 
 const QS = [
@@ -98,59 +101,116 @@ describe('quantiles: DDSketch accuracy over 10,000 samples', () => {
   });
 });
 
-describe('quantiles: union of sketches', () => {
-  it('equals the library merge followed by getValueAtQuantile, for any split of any values', () => {
-    const value = fc.oneof(
-      fc.constant(0),
-      fc.double({ min: 1e-3, max: 1e7, noNaN: true }),
-      fc.integer({ min: 1, max: 100_000 }),
-    );
+/** A Distribution and a library DDSketch fed the same values. */
+function both(values: readonly number[]): [Distribution, DDSketch] {
+  const d = new Distribution();
+  const s = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+  for (const v of values) {
+    d.add(v);
+    s.accept(v);
+  }
+  return [d, s];
+}
+
+function assertLibrary(ours: Quantiles, sketch: DDSketch, label: string): void {
+  if (sketch.count === 0) {
+    assert.deepEqual(ours, { p50: null, p90: null, p99: null }, label);
+    return;
+  }
+  for (const [key, q] of QS) {
+    assert.equal(ours[key], sketch.getValueAtQuantile(q), `${key} ${label}`);
+  }
+}
+
+const libraryValue = fc.oneof(
+  fc.constant(0),
+  fc.double({ min: 1e-3, max: 1e7, noNaN: true }),
+  fc.integer({ min: 1, max: 100_000 }),
+);
+
+describe('quantiles: the same as the library (@datadog/sketches-js)', () => {
+  it('for a union of any number of stores: the library merge followed by getValueAtQuantile', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(value, { maxLength: 60 }), { minLength: 1, maxLength: 6 }), (groups) => {
-        const sketches = groups.map((g) => {
-          const s = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-          g.forEach((v) => s.accept(v));
-          return s;
-        });
+      fc.property(fc.array(fc.array(libraryValue, { maxLength: 60 }), { minLength: 1, maxLength: 6 }), (groups) => {
+        const pairs = groups.map(both);
         const merged = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-        sketches.forEach((s) => merged.merge(s));
-        const ours = quantilesOf(sketches);
-        if (merged.count === 0) {
-          assert.deepEqual(ours, { p50: null, p90: null, p99: null });
-          return;
-        }
-        for (const [key, q] of QS) {
-          assert.equal(ours[key], merged.getValueAtQuantile(q), `${key} of ${JSON.stringify(groups)}`);
+        pairs.forEach(([, s]) => merged.merge(s));
+        const stores = pairs.map(([d]) => d);
+        assertLibrary(quantilesOf(BinStore.sumOf(stores)), merged, `sum of ${JSON.stringify(groups)}`);
+        if (stores.length === 2) {
+          assertLibrary(quantilesOf(stores[0], stores[1]), merged, `pair ${JSON.stringify(groups)}`);
         }
       }),
       { numRuns: 400 },
     );
   });
 
-  it('matches the library at every count up to 400, where ranks fall exactly on bucket edges', () => {
+  it('at every count up to 400, where ranks fall exactly on bucket edges', () => {
     for (let n = 1; n <= 400; n++) {
       for (const parts of [1, 2, 3]) {
-        const sketches = Array.from({ length: parts }, () => new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }));
+        const stores = Array.from({ length: parts }, () => new Distribution());
         const merged = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
         for (let i = 0; i < n; i++) {
           const v = i % 17 === 0 ? 0 : 1 + (i % 50) * 1.37;
-          sketches[i % parts].accept(v);
+          stores[i % parts].add(v);
           merged.accept(v);
         }
-        const ours = quantilesOf(sketches);
-        for (const [key, q] of QS) {
-          assert.equal(ours[key], merged.getValueAtQuantile(q), `n=${n} parts=${parts} ${key}`);
+        assertLibrary(quantilesOf(BinStore.sumOf(stores)), merged, `n=${n} parts=${parts}`);
+        if (parts === 1) {
+          assertLibrary(stores[0].quantiles(), merged, `kept up to date, n=${n}`);
         }
       }
     }
   });
 
+  it('kept up to date value by value, for a store and for the union of two, across merges', () => {
+    // Each report reuses the positions of the last one; any count they missed would show here.
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(9), libraryValue), { minLength: 1, maxLength: 150 }),
+        fc.nat(150),
+        (steps, mergeAt) => {
+          const a = new Distribution();
+          const b = new Distribution();
+          const union = new QuantileCursor();
+          const sa = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+          const sab = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+          steps.forEach(([pick, v], i) => {
+            if (i === mergeAt) {
+              const [extra, extraSketch] = both([v, v * 3, 0.5]);
+              a.mergeFrom(extra);
+              union.invalidate(); // as SectionPair.mergeFrom does
+              sa.merge(extraSketch);
+              sab.merge(extraSketch);
+            }
+            const key = sampleKey(v);
+            const target = pick < 7 ? a : b;
+            target.add(v);
+            if (key > ZERO_SAMPLE) {
+              union.onAdd(key);
+            }
+            if (target === a) {
+              sa.accept(v);
+            }
+            sab.accept(v);
+            if (pick % 3 === 0 || i === steps.length - 1) {
+              assertLibrary(a.quantiles(), sa, `store after ${i + 1} values`);
+              assertLibrary(union.quantilesOf(a, b), sab, `union after ${i + 1} values`);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives null for no data and 0 when every value is 0', () => {
-    assert.deepEqual(quantilesOf([]), { p50: null, p90: null, p99: null });
-    const zeros = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-    zeros.accept(0);
-    zeros.accept(0);
-    assert.deepEqual(quantilesOf([zeros, new DDSketch()]), { p50: 0, p90: 0, p99: 0 });
+    assert.deepEqual(quantilesOf(new Distribution()), { p50: null, p90: null, p99: null });
+    const zeros = new Distribution();
+    zeros.add(0);
+    zeros.add(0);
+    assert.deepEqual(quantilesOf(zeros, new Distribution()), { p50: 0, p90: 0, p99: 0 });
+    assert.deepEqual(zeros.quantiles(), { p50: 0, p90: 0, p99: 0 });
   });
 });
 

@@ -6,6 +6,7 @@ import {
   compileGlob,
   runningTotals,
   runningTotalsQueryFrom,
+  type RequestRecord,
   type RunningTotals,
 } from '../../src/core/metrics';
 import { makeActive, makeRecord } from '../fixtures/records';
@@ -276,6 +277,84 @@ describe('running totals: in-flight requests', () => {
     assert.equal(t.summary.activeRequests, 1);
     assert.deepEqual(modelNames(t, 'anthropic'), ['claude-sonnet-4', 'claude-x']);
     assert.equal(t.providers.anthropic.rollup.total.requests, 2);
+  });
+});
+
+describe('running totals: nothing stale', () => {
+  // Quantiles, unions and sorted names are remembered between reports (per key, per filter). A
+  // report must still equal one built from scratch from the same records, whatever came before.
+  const QUERIES = [{}, { model: 'm*' }, { provider: 'p?' }, { provider: 'P1', model: '*b' }, { model: 'nothing' }];
+
+  /** Values spread so that every quantile of every level moves when a batch lands. */
+  function batch(tag: string, keys: [string, string][], scale: number, n = 12): RequestRecord[] {
+    return Array.from({ length: n }, (_, i) => {
+      const [provider, model] = keys[i % keys.length];
+      return record({
+        id: `${tag}-${i}`,
+        provider,
+        model,
+        streaming: i % 3 !== 0,
+        ttftMs: scale * (1 + i),
+        outputTokensPerSecond: 1000 / scale + i,
+        durationMs: i % 5 === 4 ? null : scale * 10 * (1 + (i % 4)),
+        startedAt: new Date(Date.UTC(2025, 0, 1) + scale * 1000 + i).toISOString(),
+      });
+    });
+  }
+
+  function fromScratch(records: readonly RequestRecord[]): SummaryMetrics {
+    const s = new SummaryMetrics();
+    records.forEach((r) => s.add(r));
+    return s;
+  }
+
+  function assertFresh(live: SummaryMetrics, records: readonly RequestRecord[], where: string): void {
+    const fresh = fromScratch(records);
+    for (const q of QUERIES) {
+      assert.deepEqual(live.runningTotals(q), fresh.runningTotals(q), `${where}, query ${JSON.stringify(q)}`);
+    }
+    assert.equal(live.summaryLine(), fresh.summaryLine(), `${where}, summary line`);
+    for (const key of fresh.keys()) {
+      assert.deepEqual(live.get(key), fresh.get(key), `${where}, get(${key})`);
+    }
+  }
+
+  const first = batch('a', [['p1', 'm-a'], ['p1', 'm-b'], ['p2', 'm-a'], ['q', 'x-b']], 100);
+  const more = batch('b', [['p1', 'm-a'], ['p2', 'm-a'], ['q', 'x-b']], 700, 30);
+  const newKeys = batch('c', [['p1', 'm-new-b'], ['p3', 'm-c'], ['P1', 'm-b']], 40);
+
+  it('after more requests for keys already reported, with and without filters', () => {
+    const live = fromScratch(first);
+    assertFresh(live, first, 'first batch');
+    more.forEach((r) => live.add(r));
+    assertFresh(live, [...first, ...more], 'after more for the same keys');
+    live.add(more[0]); // a single request moves every level it counts in
+    assertFresh(live, [...first, ...more, more[0]], 'after one more');
+  });
+
+  it('after a new model of a known provider and a new provider', () => {
+    const live = fromScratch(first);
+    assertFresh(live, first, 'first batch');
+    newKeys.forEach((r) => live.add(r));
+    assertFresh(live, [...first, ...newKeys], 'after new keys');
+  });
+
+  it('after a merge (history) into a summary already reported', () => {
+    const live = fromScratch(first);
+    assertFresh(live, first, 'first batch');
+    live.merge(fromScratch([...more, ...newKeys]));
+    assertFresh(live, [...first, ...more, ...newKeys], 'after merge');
+    newKeys.forEach((r) => live.add(r));
+    assertFresh(live, [...first, ...more, ...newKeys, ...newKeys], 'after merge and more');
+  });
+
+  it('after a reset, and requests again', () => {
+    const live = fromScratch([...first, ...more]);
+    assertFresh(live, [...first, ...more], 'before reset');
+    live.reset();
+    assertFresh(live, [], 'after reset');
+    newKeys.forEach((r) => live.add(r));
+    assertFresh(live, newKeys, 'after reset and new requests');
   });
 });
 

@@ -112,36 +112,45 @@ class Counters {
     }
   }
 
-  /** The section `S` of the report, with `q` for its distributions. */
-  toTotals(q: SectionQuantiles): SectionTotals {
+  /**
+   * The section `S` of the report, with `q` for its distributions: of these counters, or of these
+   * and `plus` added up (a `total`, the sum of streaming and non-streaming, without building it).
+   */
+  toTotals(q: SectionQuantiles, plus: Counters = NO_COUNTERS): SectionTotals {
+    const durationMs = this.durationMs + plus.durationMs;
+    const timedRequests = this.timedRequests + plus.timedRequests;
     return {
-      requests: this.requests,
-      errors: this.errors,
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
-      cacheReadTokens: this.cacheReadTokens,
-      cacheCreationTokens: this.cacheCreationTokens,
-      durationMs: this.durationMs,
-      avgDurationMs: this.timedRequests === 0 ? null : this.durationMs / this.timedRequests,
-      toolUses: this.toolUses,
-      toolResults: this.toolResults,
-      toolCalls: this.toolCalls,
-      throttleWaitMs: this.throttleWaitMs,
+      requests: this.requests + plus.requests,
+      errors: this.errors + plus.errors,
+      inputTokens: this.inputTokens + plus.inputTokens,
+      outputTokens: this.outputTokens + plus.outputTokens,
+      cacheReadTokens: this.cacheReadTokens + plus.cacheReadTokens,
+      cacheCreationTokens: this.cacheCreationTokens + plus.cacheCreationTokens,
+      durationMs,
+      avgDurationMs: timedRequests === 0 ? null : durationMs / timedRequests,
+      toolUses: this.toolUses + plus.toolUses,
+      toolResults: this.toolResults + plus.toolResults,
+      toolCalls: this.toolCalls + plus.toolCalls,
+      throttleWaitMs: this.throttleWaitMs + plus.throttleWaitMs,
       // Copies: the quantiles are cached and shared between reports, which callers may mutate.
       ttftMs: copy(q.ttftMs),
       outputTokensPerSecond: copy(q.outputTokensPerSecond),
       durationMsQuantiles: copy(q.durationMsQuantiles),
-      errorsByCategory: errorsByCategory(this.errorCounts),
-      activeRequests: this.activeRequests,
-      estimatedRequests: this.estimatedRequests,
+      errorsByCategory: errorsByCategory(this.errorCounts, plus.errorCounts),
+      activeRequests: this.activeRequests + plus.activeRequests,
+      estimatedRequests: this.estimatedRequests + plus.estimatedRequests,
     };
   }
 }
 
+/** All zero, never changed. */
+const NO_COUNTERS = new Counters();
+
 const copy = (q: Quantiles): Quantiles => ({ p50: q.p50, p90: q.p90, p99: q.p99 });
 
 /** A literal of fixed shape: much cheaper than 13 dynamic stores, for thousands of sections. */
-function errorsByCategory(c: readonly number[] | null): ErrorCounts {
+function errorsByCategory(a: readonly number[] | null, b: readonly number[] | null): ErrorCounts {
+  const c = a === null ? b : b === null ? a : a.map((n, i) => n + b[i]);
   if (c === null) {
     return {
       auth: 0,
@@ -182,8 +191,12 @@ export class Section extends Counters {
   readonly outputTokensPerSecond = new Distribution();
   readonly durationMsQuantiles = new Distribution();
 
-  /** The hot path: called for each completed request, allocates nothing (but a first error). */
-  add(r: RequestRecord): void {
+  /**
+   * The hot path: called for each completed request, allocates nothing (but a first error). The
+   * keys are the record's three values as bin keys (`sampleKey`), computed once for both the
+   * model's section and the provider's.
+   */
+  add(r: RequestRecord, ttftKey: number, speedKey: number, durationKey: number): void {
     this.requests++;
     if (r.errorCategory !== null) {
       this.errors++;
@@ -205,16 +218,16 @@ export class Section extends Counters {
     if (r.estimated) {
       this.estimatedRequests++;
     }
-    this.ttftMs.add(r.ttftMs);
-    this.outputTokensPerSecond.add(r.outputTokensPerSecond);
-    this.durationMsQuantiles.add(r.durationMs);
+    this.ttftMs.addSample(ttftKey);
+    this.outputTokensPerSecond.addSample(speedKey);
+    this.durationMsQuantiles.addSample(durationKey);
   }
 
   mergeFrom(o: Section): void {
     this.addCounters(o);
-    this.ttftMs.merge(o.ttftMs);
-    this.outputTokensPerSecond.merge(o.outputTokensPerSecond);
-    this.durationMsQuantiles.merge(o.durationMsQuantiles);
+    this.ttftMs.mergeFrom(o.ttftMs);
+    this.outputTokensPerSecond.mergeFrom(o.outputTokensPerSecond);
+    this.durationMsQuantiles.mergeFrom(o.durationMsQuantiles);
   }
 
   quantiles(): SectionQuantiles {
