@@ -143,8 +143,37 @@ export interface LoadResult {
   firstError: string | null;
 }
 
-function collector(cap: number): { lat: Float64Array; n: number; ok: number; failed: number; lost: number; firstError: string | null } {
-  return { lat: new Float64Array(cap), n: 0, ok: 0, failed: 0, lost: 0, firstError: null };
+/** Tallies the outcomes of one loop: latencies of the good ones (up to `cap`), failures, lost events. */
+class Collector {
+  private readonly lat: Float64Array;
+  private n = 0;
+  ok = 0;
+  failed = 0;
+  lost = 0;
+  firstError: string | null = null;
+
+  constructor(cap: number) {
+    this.lat = new Float64Array(cap);
+  }
+
+  add(p: Prepared, o: Outcome): void {
+    if (okOutcome(p, o)) {
+      this.ok++;
+      if (this.n < this.lat.length) {
+        this.lat[this.n++] = o.latencyUs;
+      }
+    } else {
+      this.failed++;
+      this.firstError ??= o.error ?? `status ${o.status}${p.expectEvents > 0 ? `, ${o.events}/${p.expectEvents} events` : ''}`;
+    }
+    if (p.expectEvents > 0 && o.events < p.expectEvents) {
+      this.lost += p.expectEvents - o.events;
+    }
+  }
+
+  result(elapsedMs: number): LoadResult {
+    return { latencies: this.lat.subarray(0, this.n), ok: this.ok, failed: this.failed, lostEvents: this.lost, elapsedMs, firstError: this.firstError };
+  }
 }
 
 /**
@@ -153,7 +182,7 @@ function collector(cap: number): { lat: Float64Array; n: number; ok: number; fai
  */
 export function closedLoop(pool: Dispatcher, p: Prepared, concurrency: number, durationMs: number, maxRequests: number): Promise<LoadResult> {
   return new Promise((resolve) => {
-    const c = collector(maxRequests);
+    const c = new Collector(maxRequests);
     const t0 = performance.now();
     const deadline = t0 + durationMs;
     let started = 0;
@@ -161,7 +190,7 @@ export function closedLoop(pool: Dispatcher, p: Prepared, concurrency: number, d
     let tEnd = 0;
     const finish = (): void => {
       clearTimeout(guard);
-      resolve({ latencies: c.lat.subarray(0, c.n), ok: c.ok, failed: c.failed, lostEvents: c.lost, elapsedMs: tEnd - t0, firstError: c.firstError });
+      resolve(c.result(tEnd - t0));
     };
     const guard = setTimeout(() => {
       tEnd ||= performance.now();
@@ -171,18 +200,7 @@ export function closedLoop(pool: Dispatcher, p: Prepared, concurrency: number, d
     const onDone = (o: Outcome): void => {
       inFlight--;
       const now = performance.now();
-      if (okOutcome(p, o)) {
-        c.ok++;
-        if (c.n < c.lat.length) {
-          c.lat[c.n++] = o.latencyUs;
-        }
-      } else {
-        c.failed++;
-        c.firstError ??= o.error ?? `status ${o.status}, ${o.events}/${p.expectEvents} events`;
-      }
-      if (p.expectEvents > 0 && o.events < p.expectEvents) {
-        c.lost += p.expectEvents - o.events;
-      }
+      c.add(p, o);
       if (now < deadline && started < maxRequests) {
         started++;
         inFlight++;
@@ -209,14 +227,14 @@ export function closedLoop(pool: Dispatcher, p: Prepared, concurrency: number, d
 export function openLoop(pool: Dispatcher, p: Prepared, rate: number, durationMs: number, maxInFlight: number): Promise<LoadResult> {
   return new Promise((resolve) => {
     const cap = Math.ceil((rate * durationMs) / 1000) + 16;
-    const c = collector(cap);
+    const c = new Collector(cap);
     const t0 = performance.now();
     let sent = 0;
     let inFlight = 0;
     let stopped = false;
     const finish = (): void => {
       clearTimeout(guard);
-      resolve({ latencies: c.lat.subarray(0, c.n), ok: c.ok, failed: c.failed, lostEvents: c.lost, elapsedMs: performance.now() - t0, firstError: c.firstError });
+      resolve(c.result(performance.now() - t0));
     };
     const guard = setTimeout(() => {
       c.firstError ??= `${inFlight} requests still in flight 10 s after the window`;
@@ -225,15 +243,7 @@ export function openLoop(pool: Dispatcher, p: Prepared, rate: number, durationMs
     }, durationMs + 10_000);
     const onDone = (o: Outcome): void => {
       inFlight--;
-      if (okOutcome(p, o)) {
-        c.ok++;
-        if (c.n < c.lat.length) {
-          c.lat[c.n++] = o.latencyUs;
-        }
-      } else {
-        c.failed++;
-        c.firstError ??= o.error ?? `status ${o.status}`;
-      }
+      c.add(p, o);
       if (stopped && inFlight === 0) {
         finish();
       }
