@@ -5,14 +5,15 @@
  * those GCs, whose pauses made the proxy's p99 latency (bench/README.md, "Findings"). Bytes live
  * off the JS heap, so the scavenger never copies them.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class LineBuffer {
-  private buf: Buffer;
+  /** Allocated by the first line after a take(), so an idle buffer holds no memory. */
+  private buf = EMPTY;
   private used = 0;
   private count = 0;
 
-  constructor(private readonly initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
-  }
+  constructor(private readonly initialBytes = 64 * 1024) {}
 
   /** Lines held. */
   get lines(): number {
@@ -27,7 +28,7 @@ export class LineBuffer {
   push(line: string): void {
     const need = this.used + Buffer.byteLength(line, 'utf8') + 1;
     if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.initialBytes, this.buf.length * 2));
       this.buf.copy(bigger, 0, 0, this.used);
       this.buf = bigger;
     }
@@ -39,7 +40,7 @@ export class LineBuffer {
   /** The lines held, each ending in a line feed; the buffer starts over (the bytes returned stay valid). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(this.initialBytes);
+    this.buf = EMPTY;
     this.used = 0;
     this.count = 0;
     return out;

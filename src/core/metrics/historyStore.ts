@@ -147,7 +147,7 @@ export class HistoryStore {
       this.timer = undefined;
     }
     if (this.pendingLines > 0) {
-      const batch = [...this.pending].map(([day, lines]) => [day, lines.take()] as const);
+      const batch = [...this.pending].map(([day, lines]) => ({ day, count: lines.lines, bytes: lines.take() }));
       this.pending.clear();
       this.pendingLines = 0;
       void this.disk.run(() => this.write(batch));
@@ -269,16 +269,16 @@ export class HistoryStore {
     return out;
   }
 
-  private async write(batch: readonly (readonly [day: string, lines: Buffer])[]): Promise<void> {
+  private async write(batch: readonly { day: string; count: number; bytes: Buffer }[]): Promise<void> {
     let failed = false;
-    for (const [day, lines] of batch) {
+    for (const { day, count, bytes } of batch) {
       // After a failure the disk is off: this day and the rest stay in memory, nothing twice.
-      const file = failed ? null : await this.disk.append(day, lines);
+      const file = failed ? null : await this.disk.append(day, bytes);
       if (file === null) {
         failed = true;
-        parseHistory(lines).records.forEach((r) => this.memoryOnly.push(r));
+        parseHistory(bytes).records.forEach((r) => this.memoryOnly.push(r));
       } else if (!this.loadRan) {
-        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + countLines(lines));
+        this.writtenBeforeLoad.set(file, (this.writtenBeforeLoad.get(file) ?? 0) + count);
       }
     }
   }
@@ -301,12 +301,4 @@ export class HistoryStore {
     const today = Math.floor(this.now() / DAY_MS);
     return range === 'today' ? today : range === '7d' ? today - 6 : this.oldestKeptDay();
   }
-}
-
-function countLines(b: Buffer): number {
-  let n = 0;
-  for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) {
-    n++;
-  }
-  return n;
 }
