@@ -92,6 +92,7 @@ export interface BreakdownView {
 }
 
 export interface LimitWindowView {
+  /** requests | tokens | input-tokens | output-tokens | unified | unified-5h | unified-7d | … */
   name: string;
   limit: number | null;
   remaining: number | null;

@@ -1,18 +1,13 @@
+import type { LimitWindowView } from '../../protocol';
+
 /**
  * Rate-limit headroom from response headers: OpenAI `x-ratelimit-*`, Anthropic
  * `anthropic-ratelimit-*` (API keys) and `anthropic-ratelimit-unified-*` (subscriptions,
  * undocumented: 5h / 7d utilisation), and `retry-after`. Reset times become absolute ISO times.
  */
-export interface LimitWindow {
-  /** requests | tokens | input-tokens | output-tokens | unified | unified-5h | unified-7d | … */
-  name: string;
-  limit: number | null;
-  remaining: number | null;
-  /** 0..1 where the provider reports utilisation instead of counts. */
-  utilization: number | null;
-  resetAt: string | null;
-  status: string | null;
-}
+
+/** One limit window: the type the panel's protocol carries, so headroom goes to the view as it is. */
+export type LimitWindow = LimitWindowView;
 
 export interface RateLimitSnapshot {
   windows: LimitWindow[];
