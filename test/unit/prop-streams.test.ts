@@ -166,6 +166,22 @@ describe('property: the scanners never throw and do not depend on chunking', { t
     );
   });
 
+  it('StreamUsageFilter: pieces that are whole events (the usual chunking, its fast path) give the bytes of the string-based filter', () => {
+    const body = fc.constantFrom('"usage":null', ',"usage":null}', '"usage":null,', '"usage":{"total_tokens":3}', '"choices":[]', '{', '}', ',', 'x', 'é', '\r', '\n');
+    const end = fc.constantFrom('\n\n', '\r\n\r\n', '\n\n\n', '\n\r\n\n', '\r\n\n', '\n');
+    const eventArb = fc.tuple(fc.array(body, { maxLength: 12 }), end).map(([parts, e]) => Buffer.from(`data: ${parts.join('')}${e}`));
+    // One to three events per piece.
+    const piecesArb = fc.array(fc.array(eventArb, { minLength: 1, maxLength: 3 }).map((es) => Buffer.concat(es)), { minLength: 1, maxLength: 12 });
+    const run = (f: { push(b: Buffer): Buffer; end(): Buffer }, pieces: Buffer[]): string[] =>
+      [...pieces.map((p) => f.push(p)), f.end()].map((b) => b.toString('latin1'));
+    fc.assert(
+      fc.property(piecesArb, (pieces) => {
+        assert.deepEqual(run(new StreamUsageFilter(), pieces), run(new StringUsageFilter(), pieces));
+      }),
+      { numRuns: runs(1000) },
+    );
+  });
+
   it('ExchangeMeter: arbitrary bytes as any API\'s answer, in any encoding, end in exactly one record', async () => {
     const apis = fc.constantFrom(
       { api: 'openai', path: '/v1/chat/completions' },

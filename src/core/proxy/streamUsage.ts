@@ -25,7 +25,8 @@ export function withStreamUsage(body: Buffer, parsed: Record<string, unknown>): 
   return Buffer.from(JSON.stringify(merged), 'utf8');
 }
 
-const USAGE = Buffer.from('"usage"', 'latin1');
+/** `usage"`: its first byte is rarer in JSON than a quote, so Buffer.indexOf finds it faster. */
+const USAGE_TAIL = Buffer.from('usage"', 'latin1');
 const USAGE_NULL = Buffer.from('"usage":null', 'latin1');
 const NO_CHOICES = Buffer.from('"choices":[]', 'latin1');
 const EMPTY = Buffer.alloc(0);
@@ -33,6 +34,8 @@ const LF = 10;
 const CR = 13;
 const COMMA = 44;
 const CLOSE_BRACE = 125;
+const QUOTE = 34;
+const NULL_AFTER_USAGE = Buffer.from('"usage":null', 'latin1').subarray(7);
 
 /**
  * Rewrites the SSE stream event by event, on bytes: the strings it looks for are ASCII, so a
@@ -51,8 +54,16 @@ export class StreamUsageFilter {
   private carry = 0;
 
   push(chunk: Buffer): Buffer {
-    if (chunk.length === 0) {
+    const n = chunk.length;
+    if (n === 0) {
       return EMPTY;
+    }
+    // The usual chunk: nothing held, and it ends with the blank line of its last event. Then the
+    // whole chunk is complete events, as lastEventEnd would find (a third LF, or the CR of an
+    // LF CR LF before the final LF LF, could end an event earlier: those take the general path).
+    if (this.heldBytes === 0 && n >= 3 && chunk[n - 1] === LF && chunk[n - 2] === LF && chunk[n - 3] !== LF && chunk[n - 3] !== CR) {
+      const u = findUsage(chunk, 0);
+      return u === -1 ? chunk : rewriteEvents(chunk, u);
     }
     const cut = this.lastEventEnd(chunk);
     if (cut === -1) {
@@ -68,7 +79,8 @@ export class StreamUsageFilter {
       this.hold(data.subarray(end));
     }
     const events = end === data.length ? data : data.subarray(0, end);
-    return events.indexOf(USAGE) === -1 ? events : rewriteEvents(events);
+    const u = findUsage(events, 0);
+    return u === -1 ? events : rewriteEvents(events, u);
   }
 
   /** Whatever is left when the upstream ends (an event without its blank line) goes out as is. */
@@ -116,30 +128,37 @@ export class StreamUsageFilter {
   }
 }
 
-/** Complete events (`events` ends with a blank line) with the usage the client did not ask for removed. */
-function rewriteEvents(events: Buffer): Buffer {
-  const out: Buffer[] = [];
-  let kept = 0;
-  let changed = false;
-  for (let start = 0; start < events.length; ) {
+/**
+ * Complete events (`events` ends with a blank line) with the usage the client did not ask for
+ * removed. `u` is where "usage" first appears. Works on offsets into `events` (no views made per
+ * event) and copies the kept ranges once into the result.
+ */
+function rewriteEvents(events: Buffer, u: number): Buffer {
+  /** Byte ranges to drop, [from, to) pairs in order. */
+  const drop: number[] = [];
+  let dropped = 0;
+  for (let start = 0; u !== -1 && start < events.length; ) {
     const end = nextEventEnd(events, start);
-    const event = events.subarray(start, end);
-    const u = event.indexOf(USAGE);
-    if (u !== -1) {
-      const [a, b] = usageToRemove(event, u);
-      if (a !== -1) {
-        out.push(events.subarray(kept, start + a));
-        kept = start + b;
-        changed = true;
+    if (u < end) {
+      if (usageToRemove(events, start, end, u, drop)) {
+        dropped += drop[drop.length - 1] - drop[drop.length - 2];
       }
+      u = end < events.length ? findUsage(events, end) : -1;
     }
     start = end;
   }
-  if (!changed) {
+  if (dropped === 0) {
     return events;
   }
-  out.push(events.subarray(kept));
-  return Buffer.concat(out);
+  const out = Buffer.allocUnsafe(events.length - dropped);
+  let at = 0;
+  let kept = 0;
+  for (let i = 0; i < drop.length; i += 2) {
+    at += events.copy(out, at, kept, drop[i]);
+    kept = drop[i + 1];
+  }
+  events.copy(out, at, kept);
+  return out;
 }
 
 /** Index just past the blank line that ends the event starting at `from` (or the buffer's end). */
@@ -156,24 +175,61 @@ function nextEventEnd(buf: Buffer, from: number): number {
   return buf.length;
 }
 
-/**
- * The byte range of `event` to drop: the whole event when it is the usage chunk the client did not
- * ask for (`"choices":[]` and a usage object), else the first `,"usage":null` (before `,` or `}`)
- * or `"usage":null,`; [-1, -1] when there is nothing to drop. `u` is where "usage" first appears.
- */
-function usageToRemove(event: Buffer, u: number): [number, number] {
-  let n = event.indexOf(USAGE_NULL, u);
-  if (n === -1) {
-    return event.indexOf(NO_CHOICES) !== -1 ? [0, event.length] : [-1, -1];
+/** Where `"usage"` first appears in `buf` at or after `from`, or -1 (as buf.indexOf would say). */
+function findUsage(buf: Buffer, from: number): number {
+  for (let i = buf.indexOf(USAGE_TAIL, from + 1); i !== -1; i = buf.indexOf(USAGE_TAIL, i + 1)) {
+    if (buf[i - 1] === QUOTE) {
+      return i - 1;
+    }
   }
-  for (; n !== -1; n = event.indexOf(USAGE_NULL, n + 1)) {
-    const after = event[n + USAGE_NULL.length];
-    if (n > 0 && event[n - 1] === COMMA && (after === COMMA || after === CLOSE_BRACE)) {
-      return [n - 1, n + USAGE_NULL.length];
+  return -1;
+}
+
+/** `i` when `"usage":null` starts at `i` in [.., end), else -1. */
+function usageNullAt(buf: Buffer, i: number, end: number): number {
+  if (i + USAGE_NULL.length > end) {
+    return -1;
+  }
+  for (let k = 0; k < NULL_AFTER_USAGE.length; k++) {
+    if (buf[i + 7 + k] !== NULL_AFTER_USAGE[k]) {
+      return -1;
+    }
+  }
+  return i;
+}
+
+/** `i` when the match of length `length` at `i` lies before `end`, else -1. */
+const within = (i: number, length: number, end: number): number => (i !== -1 && i + length <= end ? i : -1);
+
+/**
+ * Adds to `drop` the byte range of the event [start, end) to drop, and says whether there was one:
+ * the whole event when it is the usage chunk the client did not ask for (`"choices":[]` and a
+ * usage object), else the first `,"usage":null` (before `,` or `}`) or `"usage":null,`.
+ * `u` is where "usage" first appears in the event (it is usually `"usage":null` itself).
+ */
+function usageToRemove(buf: Buffer, start: number, end: number, u: number, drop: number[]): boolean {
+  const L = USAGE_NULL.length;
+  let n = usageNullAt(buf, u, end);
+  if (n === -1) {
+    n = within(buf.indexOf(USAGE_NULL, u), L, end);
+  }
+  if (n === -1) {
+    if (within(buf.indexOf(NO_CHOICES, start), NO_CHOICES.length, end) !== -1) {
+      drop.push(start, end);
+      return true;
+    }
+    return false;
+  }
+  for (; n !== -1; n = within(buf.indexOf(USAGE_NULL, n + 1), L, end)) {
+    const after = n + L < end ? buf[n + L] : undefined;
+    if (n > start && buf[n - 1] === COMMA && (after === COMMA || after === CLOSE_BRACE)) {
+      drop.push(n - 1, n + L);
+      return true;
     }
     if (after === COMMA) {
-      return [n, n + USAGE_NULL.length + 1];
+      drop.push(n, n + L + 1);
+      return true;
     }
   }
-  return [-1, -1];
+  return false;
 }
