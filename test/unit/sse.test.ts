@@ -45,6 +45,34 @@ describe('SseScanner', () => {
     }
   });
 
+  it('ignores one leading byte order mark, however it is cut, and keeps any other', () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(stream)]);
+    for (let i = 0; i <= 8; i++) {
+      for (let j = i; j <= 8; j++) {
+        assert.deepEqual(scan([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]), expected, `split at ${i}, ${j}`);
+      }
+    }
+    // Only the first: a second BOM, or one after ASCII chunks that skipped the decoder, is data.
+    assert.deepEqual(scan(['\ufeff\ufeffdata: a\n\n']), [], 'the second BOM starts the field name: not a data line');
+    assert.deepEqual(scan(['data: a\n\n', '\ufeffdata: b\n\ndata: c\n\n']), [
+      ['message', 'a'],
+      ['message', 'c'],
+    ]);
+    assert.deepEqual(scan(['data: \ufeffa\n\n']), [['message', '\ufeffa']]);
+  });
+
+  it('decodes a stream the same whether its ASCII chunks skip the decoder or not', () => {
+    // Invalid UTF-8 between ASCII chunks: each bad sequence is one U+FFFD, as TextDecoder makes it.
+    const bytes = Buffer.concat([Buffer.from('data: a'), Buffer.from([0xe2, 0x82]), Buffer.from('b\n\ndata: '), Buffer.from([0xff]), Buffer.from('c\n\n')]);
+    const whole = new TextDecoder().decode(bytes);
+    const expectedEvents = [...whole.matchAll(/data: (.*)\n\n/g)].map((m) => ['message', m[1]]);
+    for (let i = 0; i <= bytes.length; i++) {
+      for (let j = i; j <= bytes.length; j++) {
+        assert.deepEqual(scan([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]), expectedEvents, `split at ${i}, ${j}`);
+      }
+    }
+  });
+
   it('does not dispatch an event without its closing blank line', () => {
     assert.deepEqual(scan(['data: complete\n\ndata: cut']), [['message', 'complete']]);
   });

@@ -21,6 +21,9 @@ export class PendingText {
 
   /** The held pieces as one string; holds nothing afterwards. */
   take(): string {
+    if (this.parts.length === 0) {
+      return ''; // the usual case: nothing held, nothing to allocate
+    }
     const text = this.parts.length === 1 ? this.parts[0] : this.parts.join('');
     this.clear();
     return text;

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { PendingText } from './pendingText';
 
 /**
@@ -8,12 +9,18 @@ import { PendingText } from './pendingText';
 export type SseListener = (event: string, data: string) => void;
 
 export class SseScanner {
-  private readonly decoder = new TextDecoder('utf-8');
+  /** The leading BOM the spec ignores is removed below: chunks that skip the decoder may come first. */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** The decoder holds no part of a character, so an ASCII chunk can skip it (a third of the cost). */
+  private decoderClean = true;
+  private started = false;
   private buffer = '';
   /** Text of the current line that came without a line break. */
   private readonly held = new PendingText();
   private event = '';
-  private data: string[] = [];
+  /** The event's data lines joined by LF, and whether it has any (a data line may be empty). */
+  private data = '';
+  private hasData = false;
   private pendingCR = false;
   /** Bytes of a line that grew past the limit are dropped instead of buffered without bound. */
   private overflow = false;
@@ -24,9 +31,26 @@ export class SseScanner {
   ) {}
 
   push(chunk: Uint8Array): void {
-    let text = this.decoder.decode(chunk, { stream: true });
+    let text: string;
+    if (this.decoderClean && isAscii(chunk)) {
+      text = (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)).toString('latin1');
+    } else {
+      text = this.decoder.decode(chunk, { stream: true });
+      if (chunk.length > 0) {
+        this.decoderClean = chunk[chunk.length - 1] < 0x80; // else it may hold the start of a character
+      }
+    }
     if (text.length === 0) {
       return; // an empty chunk (or half a character) must not forget a CR awaiting its LF
+    }
+    if (!this.started) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1); // one leading byte order mark is ignored (WHATWG HTML §9.2.6)
+        if (text.length === 0) {
+          return;
+        }
+      }
     }
     if (this.pendingCR && text.startsWith('\n')) {
       text = text.slice(1); // the LF of a CRLF split across chunks
@@ -41,7 +65,7 @@ export class SseScanner {
       }
       return;
     }
-    this.buffer += this.held.take() + text;
+    this.buffer = this.buffer.length === 0 && this.held.length === 0 ? text : this.buffer + this.held.take() + text;
     let start = 0;
     // Next LF / CR at or after `start`; -1 stays valid for the rest of the buffer, so each search
     // runs once per line found instead of rescanning a CR-free buffer for every line.
@@ -79,9 +103,11 @@ export class SseScanner {
   /** End of stream: an event without its closing blank line is not dispatched (per the spec). */
   end(): void {
     this.decoder.decode();
+    this.decoderClean = true;
     this.buffer = '';
     this.held.clear();
-    this.data = [];
+    this.data = '';
+    this.hasData = false;
     this.event = '';
   }
 
@@ -91,10 +117,11 @@ export class SseScanner {
       return;
     }
     if (line === '') {
-      if (this.data.length > 0) {
-        this.onEvent(this.event || 'message', this.data.join('\n'));
+      if (this.hasData) {
+        this.onEvent(this.event || 'message', this.data);
       }
-      this.data = [];
+      this.data = '';
+      this.hasData = false;
       this.event = '';
       return;
     }
@@ -108,7 +135,8 @@ export class SseScanner {
       value = value.slice(1);
     }
     if (field === 'data') {
-      this.data.push(value);
+      this.data = this.hasData ? `${this.data}\n${value}` : value;
+      this.hasData = true;
     } else if (field === 'event') {
       this.event = value;
     }
