@@ -1,5 +1,6 @@
 import type { ErrorCategory } from '../../metrics/record';
 import { BaseObserver, isObj, len, num, parse, type Json } from './common';
+import { EventTemplate } from './template';
 
 const anthropicErrorCategory: Record<string, ErrorCategory> = {
   overloaded_error: 'overloaded',
@@ -14,7 +15,22 @@ const anthropicErrorCategory: Record<string, ErrorCategory> = {
 
 /** Anthropic Messages. */
 export class AnthropicObserver extends BaseObserver {
+  private readonly template: EventTemplate;
+  /** Characters the taught content_block_delta adds besides its text. */
+  private templateChars = 0;
+
+  /** `templates: false` parses every event: what the templates are tested and measured against. */
+  constructor({ templates = true }: { templates?: boolean } = {}) {
+    super();
+    this.template = new EventTemplate(templates);
+  }
+
   onEvent(event: string, data: string): boolean {
+    const text = this.template.match(event, data);
+    if (text !== -1) {
+      this.outputChars += this.templateChars + text; // the taught delta with another text
+      return true;
+    }
     const o = parse(data);
     if (!o) {
       return false;
@@ -33,7 +49,13 @@ export class AnthropicObserver extends BaseObserver {
         return false;
       case 'content_block_delta': {
         const d = isObj(o.delta) ? o.delta : {};
-        this.outputChars += len(d.text) + len(d.partial_json) + len(d.thinking);
+        const chars = len(d.text) + len(d.partial_json) + len(d.thinking);
+        this.outputChars += chars;
+        // Its reading is only its characters: the template can read the next ones.
+        const key = typeof d.text === 'string' ? 'text' : typeof d.thinking === 'string' ? 'thinking' : null;
+        if (key !== null && this.template.learn(event, data, { value: d[key] as string, read: key === 'text' ? deltaText : deltaThinking }, null)) {
+          this.templateChars = chars - (d[key] as string).length;
+        }
         return true;
       }
       case 'message_delta':
@@ -95,3 +117,6 @@ export class AnthropicObserver extends BaseObserver {
     this.liveOutputTokens = this.usage.outputTokens;
   }
 }
+
+const deltaText = (o: Json): unknown => (isObj(o.delta) ? o.delta.text : undefined);
+const deltaThinking = (o: Json): unknown => (isObj(o.delta) ? o.delta.thinking : undefined);

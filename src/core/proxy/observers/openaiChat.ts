@@ -1,4 +1,5 @@
 import { BaseObserver, isObj, len, num, parse, type Json } from './common';
+import { EventTemplate } from './template';
 
 /**
  * OpenAI Chat Completions, legacy Completions and Embeddings (and the many OpenAI-compatible
@@ -6,15 +7,69 @@ import { BaseObserver, isObj, len, num, parse, type Json } from './common';
  */
 export class OpenAIChatObserver extends BaseObserver {
   private readonly toolIndexes = new Set<number>();
+  private readonly template: EventTemplate;
+  /** What the taught event does besides its text: the model it names, the characters it adds. */
+  private templateModel: string | null = null;
+  private templateChars = 0;
 
-  onEvent(_event: string, data: string): boolean {
+  /** `templates: false` parses every event: what the templates are tested and measured against. */
+  constructor({ templates = true }: { templates?: boolean } = {}) {
+    super();
+    this.template = new EventTemplate(templates);
+  }
+
+  onEvent(event: string, data: string): boolean {
     if (data === '[DONE]') {
       return false;
+    }
+    const text = this.template.match(event, data);
+    if (text !== -1) {
+      // The taught event with another text: what parsing it would do, without parsing it.
+      if (this.templateModel !== null) {
+        this.model = this.templateModel;
+      }
+      const chars = this.templateChars + text;
+      this.outputChars += chars;
+      return chars > 0;
     }
     const chunk = parse(data);
     if (!chunk) {
       return false;
     }
+    const before = this.outputChars;
+    const content = this.readChunk(chunk);
+    this.teach(event, data, chunk, this.outputChars - before);
+    return content;
+  }
+
+  /**
+   * Teaches the template a chunk whose reading is its model and its characters: no usage, no
+   * error, no tool call, and text in choices[0].delta.content (OpenAI's `obfuscation` may vary).
+   */
+  private teach(event: string, data: string, chunk: Json, chars: number): void {
+    const choices = chunk.choices;
+    if (isObj(chunk.usage) || isObj(chunk.error) || !Array.isArray(choices) || choices.length === 0) {
+      return;
+    }
+    for (const c of choices) {
+      if (isObj(c) && isObj(c.delta) && c.delta.tool_calls !== undefined) {
+        return;
+      }
+    }
+    const first: unknown = choices[0];
+    const content = isObj(first) && isObj(first.delta) ? first.delta.content : undefined;
+    if (typeof content !== 'string') {
+      return;
+    }
+    const obfuscation = chunk.obfuscation;
+    const other = typeof obfuscation === 'string' && obfuscation.length > 0 ? { value: obfuscation, read: obfuscationOf } : null;
+    if (this.template.learn(event, data, { value: content, read: contentOf }, other)) {
+      this.templateModel = typeof chunk.model === 'string' ? chunk.model : null;
+      this.templateChars = chars - content.length;
+    }
+  }
+
+  private readChunk(chunk: Json): boolean {
     this.readCommon(chunk);
     let content = false;
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
@@ -86,3 +141,9 @@ export class OpenAIChatObserver extends BaseObserver {
   }
 }
 
+function contentOf(o: Json): unknown {
+  const first: unknown = Array.isArray(o.choices) ? o.choices[0] : undefined;
+  return isObj(first) && isObj(first.delta) ? first.delta.content : undefined;
+}
+
+const obfuscationOf = (o: Json): unknown => o.obfuscation;
