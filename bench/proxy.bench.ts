@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/proxy.bench.ts [--quick] [--rounds N] [--no-peer] [--no-pin]
  *        [--phases a,b] [--tokens N] [--delay MS] [--per-write N] [--cpu-prof [--cpu-prof-interval US]] [--bare] [--out NAME]
+ *        [--formats openai,anthropic]   (the streamcpu phase only: to iterate on one format)
  *
  * --bare adds a diagnostic arm, a bare undici relay (lib/bare-relay.mjs): what any Node proxy costs.
  * --patched CLI adds Tokenmeter built from another tree (bench/ab.mjs builds one with bench/patches);
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string' },
     delay: { type: 'string' },
     'per-write': { type: 'string' },
+    formats: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-interval': { type: 'string' },
     bare: { type: 'boolean', default: false },
@@ -62,6 +64,7 @@ const { values: args } = parseArgs({
 const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
 const ALL_PHASES = ['sanity', 'latency', 'throughput', 'streamcpu', 'ttft', 'streams', 'eld', 'metrics'];
+const STREAM_FORMATS = (args.formats ? args.formats.split(',') : ['openai', 'anthropic']) as Format[];
 const phases = new Set(args.phases ? args.phases.split(',') : ALL_PHASES);
 if (QUICK && args.metrics !== true && !args.phases) {
   phases.delete('metrics'); // 25 s on its own: `--quick --metrics` runs it too
@@ -482,7 +485,7 @@ async function streamCpu(arms: Arm[]): Promise<unknown> {
   const out: Record<string, Record<string, Record<string, number>[]>> = {};
   const BLOCKS = 2;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const format of ['openai', 'anthropic'] as Format[]) {
+    for (const format of STREAM_FORMATS) {
       const acc = new Map<string, Record<string, number>>(arms.map((a) => [a.name, {}]));
       for (let b = 0; b < BLOCKS; b++) {
         for (const arm of order(arms, round + b)) {
@@ -524,7 +527,7 @@ async function streamCpu(arms: Arm[]): Promise<unknown> {
     }
     log(
       `  round ${round + 1}: ${arms
-        .map((a) => `${a.name} ${(['openai', 'anthropic'] as Format[]).map((f) => `${f} ${(a.proc ? out[a.name][f][round].cpuPerEventUs : out[a.name][f][round].upstreamCpuPerEventUs).toFixed(1)} µs`).join(', ')}${a.proc ? '' : ' (upstream)'}`)
+        .map((a) => `${a.name} ${STREAM_FORMATS.map((f) => `${f} ${(a.proc ? out[a.name][f][round].cpuPerEventUs : out[a.name][f][round].upstreamCpuPerEventUs).toFixed(1)} µs`).join(', ')}${a.proc ? '' : ' (upstream)'}`)
         .join(' | ')}`,
     );
   }
