@@ -1,6 +1,6 @@
 /**
  * Standalone entry: the same proxy and control API as the extension, without VS Code.
- * `tokenmeter [--port N] [--host ADDR] [--config FILE] [--data-dir DIR]`
+ * `tokenmeter [--port N] [--host ADDR] [--allow-host NAME]... [--config FILE] [--data-dir DIR]`
  */
 import { parseArgs } from 'node:util';
 import { version } from '../package.json';
@@ -10,7 +10,11 @@ import { Tokenmeter } from './core/service';
 
 const usage = `Usage: tokenmeter [options]
   --port N          port to listen on (default 8383; 0 picks a free port)
-  --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy)
+  --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the proxy);
+                    requests must address it by loopback, by this machine's addresses or name
+                    (beyond loopback), or by a name given with --allow-host
+  --allow-host NAME also accept requests addressed to NAME (e.g. host.docker.internal);
+                    repeatable. Other names are refused (DNS rebinding protection)
   --config FILE     JSON config: {"providers": {NAME: {"baseUrl", "api"}}, "defaults": {...},
                     "metricsInResponse", "streamingMetrics", "streamingMetricsIntervalMs",
                     "metricsExclude", "retry": {"maxRetries", "maxWaitMs"},
@@ -33,6 +37,7 @@ async function main(): Promise<void> {
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
         config: { type: 'string' },
         'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -56,6 +61,12 @@ async function main(): Promise<void> {
     fail(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   }
   const host = values.host ?? '127.0.0.1';
+  for (const name of values['allow-host'] ?? []) {
+    // A name as it appears in a Host header, without its port: a DNS name, an IPv4 or a bracketed IPv6.
+    if (!/^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i.test(name)) {
+      fail(`--allow-host takes a host name or address without a port (IPv6 in brackets), got "${name}"`);
+    }
+  }
   let config: FileConfig = {};
   if (values.config !== undefined) {
     try {
@@ -85,6 +96,7 @@ async function main(): Promise<void> {
   try {
     app = new Tokenmeter({
       host,
+      allowedHosts: values['allow-host'],
       port,
       providers: config.providers,
       defaults: config.defaults,

@@ -10,6 +10,8 @@ import { ThrottleTracker } from './throttle/throttleTracker';
 
 export interface TokenmeterOptions {
   host?: string;
+  /** Host names accepted besides loopback and the machine's own (the CLI's --allow-host). */
+  allowedHosts?: string[];
   port: number;
   providers?: ProvidersSetting;
   defaults?: { openai: string; anthropic: string };
@@ -54,6 +56,7 @@ export class Tokenmeter {
       tracker: this.tracker,
       throttle: this.throttle,
       host: options.host,
+      allowedHosts: options.allowedHosts,
       port: options.port,
       providers: options.providers,
       defaults: options.defaults,

@@ -489,6 +489,7 @@ describe('the port, the settings and the history folder', { timeout: 120_000 }, 
         [['--config', await write('url.json', '{"providers": {"x": {"baseUrl": "ftp://h"}}}')], /baseUrl must be http or https/],
         [['--config', await write('key.json', '{"metricsInResponse": "yes"}')], /metricsInResponse must be true or false/],
         [['--bogus'], /Unknown option '--bogus'/],
+        [['--allow-host', 'evil.example:80'], /--allow-host takes a host name or address without a port/],
       ];
       const runs = cases.map(([args]) => spawnTs('src/cli.ts', ['--port', '0', ...args]));
       for (const [i, cli] of runs.entries()) {

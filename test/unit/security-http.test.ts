@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
+import { HostNames } from '../../src/core/proxy/hostNames';
 import { Tokenmeter } from '../../src/core/service';
 import { raw, repoRoot, spawnTs, type Child } from '../fixtures/reliability';
 import { startStack, type Stack } from '../fixtures/stack';
@@ -256,12 +257,82 @@ describe('nothing listens beyond loopback by default', { timeout: 120_000 }, () 
       }
       assert.doesNotMatch(cli.stderr(), /warning/);
       wide = spawnTs('src/cli.ts', ['--port', '0', '--host', '0.0.0.0']);
-      await wide.waitFor(/listening on/);
+      const [, widePort] = await wide.waitFor(/listening on http:\/\/0\.0\.0\.0:(\d+)/);
       assert.match(wide.stderr(), /warning: listening on 0\.0\.0\.0, not loopback: other machines can use this proxy/);
+      // Listening beyond loopback, it answers to this machine's addresses and name, and still
+      // refuses other names (connecting over loopback, addressed as another machine would).
+      const at = `http://127.0.0.1:${widePort}`;
+      for (const name of [...externalAddresses(), os.hostname().toLowerCase(), 'localhost']) {
+        const res = await raw(at, '/_tokenmeter/api/requests', { method: 'GET', headers: { host: `${name}:${widePort}` } });
+        assert.equal(res.status, 200, `Host ${name}:${widePort}`);
+      }
+      for (const name of ['evil.example', '0.0.0.0', `${os.hostname()}.evil.example`]) {
+        const res = await raw(at, '/_tokenmeter/api/requests', { method: 'GET', headers: { host: `${name}:${widePort}` } });
+        assert.equal(res.status, 403, `Host ${name}:${widePort}`);
+        assert.match(res.body.toString(), /this machine's addresses and name; more with --allow-host/);
+      }
     } finally {
       cli.kill('SIGTERM');
       wide?.kill('SIGTERM');
       await Promise.all([cli.exited, wide?.exited]);
+    }
+  });
+});
+
+describe('the names a request may address the proxy by', () => {
+  const machine = (names: string[]) => () => names;
+
+  it('on loopback: loopback names, the listening address and the names the user allows', () => {
+    const n = new HostNames('127.0.0.1', ['Devbox.LAN'], machine(['192.168.1.5', 'myhost']));
+    for (const ok of ['127.0.0.1', 'localhost', '[::1]', 'devbox.lan']) {
+      assert.equal(n.has(ok), true, ok);
+    }
+    for (const no of ['192.168.1.5', 'myhost', '0.0.0.0', 'evil.example', '127.0.0.2', 'devbox.lan.evil.example']) {
+      assert.equal(n.has(no), false, no);
+    }
+    assert.equal(n.describe(8383), '127.0.0.1:8383, localhost:8383, [::1]:8383, devbox.lan:8383');
+    assert.equal(new HostNames('::1').has('[::1]'), true);
+  });
+
+  it('beyond loopback: also the machine\'s addresses and name, read again when they change', () => {
+    const names = ['192.168.1.5', '[fe80::1]', 'myhost'];
+    const n = new HostNames('0.0.0.0', [], machine(names), 0);
+    for (const ok of ['127.0.0.1', 'localhost', '192.168.1.5', '[fe80::1]', 'myhost']) {
+      assert.equal(n.has(ok), true, ok);
+    }
+    for (const no of ['0.0.0.0', 'evil.example', '10.0.0.7']) {
+      assert.equal(n.has(no), false, no);
+    }
+    names.push('10.0.0.7'); // a VPN came up
+    assert.equal(n.has('10.0.0.7'), true);
+    assert.equal(new HostNames('192.168.1.5', [], machine(['192.168.1.5', '0.0.0.0'])).has('0.0.0.0'), false, '0.0.0.0 is never a name');
+  });
+
+  it('the OS lists this machine\'s own addresses and name', () => {
+    const n = new HostNames('::');
+    assert.equal(n.has(os.hostname().toLowerCase()), true);
+    for (const a of Object.values(os.networkInterfaces()).flat()) {
+      if (a && a.family === 'IPv4') {
+        assert.equal(n.has(a.address), true, a.address);
+      }
+    }
+  });
+
+  it('a name the user allows is served over loopback, its origin too; others still are not', async () => {
+    const stack = await startStack({ allowedHosts: ['host.docker.internal'] });
+    try {
+      const port = stack.app.proxy.port!;
+      const ok = await raw(stack.url, '/openai/v1/chat/completions', { body: chat, headers: { host: `host.docker.internal:${port}` } });
+      assert.equal(ok.status, 200);
+      await stack.records(1);
+      const page = await raw(stack.url, '/_tokenmeter/api/requests', { method: 'GET', headers: { host: `host.docker.internal:${port}`, origin: `http://host.docker.internal:${port}` } });
+      assert.equal(page.status, 200);
+      const other = await raw(stack.url, '/_tokenmeter/api/requests', { method: 'GET', headers: { origin: `http://evil.example:${port}` } });
+      assert.equal(other.status, 403);
+      const evil = await raw(stack.url, '/openai/v1/chat/completions', { body: chat, headers: { host: `evil.example:${port}` } });
+      assert.equal(evil.status, 403);
+    } finally {
+      await stack.close();
     }
   });
 });

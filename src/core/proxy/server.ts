@@ -4,6 +4,7 @@ import Agent from 'undici/lib/dispatcher/agent.js';
 import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { guessFlavour, sendProxyError } from './errors';
+import { HostNames } from './hostNames';
 import { forward, type RetryPolicy } from './forward';
 import { InjectionPolicy, type InjectionSettings } from './injection';
 import { buildProviderTable, resolveRoute, type ProviderConfig, type ProvidersSetting } from './providers';
@@ -27,6 +28,8 @@ export interface ProxyServerOptions {
   upstreamTimeoutMs?: number;
   /** Browser origins allowed besides the proxy's own. */
   allowedOrigins?: string[];
+  /** Host names accepted besides loopback and the machine's own (e.g. host.docker.internal). */
+  allowedHosts?: string[];
   control?: ControlHandler;
   injection?: InjectionSettings;
   retry?: RetryPolicy;
@@ -47,15 +50,15 @@ export class ProxyServer {
   private table: Map<string, ProviderConfig>;
   private listeningPort: number | null = null;
   private readonly host: string;
-  /** Host names a request may address (DNS-rebinding check); the listening address never changes. */
-  private readonly allowedHosts: ReadonlySet<string>;
+  /** Host names a request may address (DNS-rebinding check). */
+  private readonly hostNames: HostNames;
   readonly injection: InjectionPolicy;
   /** Read on every throttled response, so a settings change applies to the next one. */
   readonly retry: RetryPolicy;
 
   constructor(private readonly options: ProxyServerOptions) {
     this.host = options.host ?? '127.0.0.1';
-    this.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', this.host.includes(':') ? `[${this.host}]` : this.host]);
+    this.hostNames = new HostNames(this.host, options.allowedHosts ?? []);
     this.table = buildProviderTable(options.providers);
     this.injection = new InjectionPolicy(options.injection);
     this.retry = { maxRetries: 0, maxWaitMs: 30_000, ...options.retry };
@@ -204,20 +207,22 @@ export class ProxyServer {
 
   /**
    * DNS rebinding: a page on evil.example that resolves to 127.0.0.1 still sends its own Host, so
-   * only our listening address and localhost are accepted. Browsers always send Origin on
-   * cross-origin requests, and no AI tool runs in a foreign web page, so a foreign Origin is refused.
+   * only names of this proxy are accepted (HostNames). Browsers always send Origin on cross-origin
+   * requests, and no AI tool runs in a foreign web page, so a foreign Origin is refused.
    */
   private checkHostAndOrigin(req: IncomingMessage): string | null {
     const port = this.listeningPort;
     const host = (req.headers.host ?? '').toLowerCase();
-    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-    if (!m || !this.allowedHosts.has(m[1]) || (m[2] !== undefined && Number(m[2]) !== port)) {
-      return `Host "${host}" refused: only requests addressed to 127.0.0.1:${port} or localhost:${port} are served (DNS rebinding protection).`;
+    const m = HOST.exec(host);
+    if (!m || !this.hostNames.has(m[1]) || (m[2] !== undefined && Number(m[2]) !== port)) {
+      return `Host "${host}" refused: only requests addressed to ${this.hostNames.describe(port)} are served (DNS rebinding protection).`;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== 'null') {
-      const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
-      if (!own.includes(origin.toLowerCase()) && !(this.options.allowedOrigins ?? []).includes(origin)) {
+      // The dashboard's own pages: http://NAME:PORT for a name of this proxy.
+      const o = ORIGIN.exec(origin.toLowerCase());
+      const own = o !== null && this.hostNames.has(o[1]) && Number(o[2]) === port;
+      if (!own && !(this.options.allowedOrigins ?? []).includes(origin)) {
         return `Origin "${origin}" refused: browser requests from other sites are not served.`;
       }
     } else if (origin === 'null') {
@@ -230,3 +235,6 @@ export class ProxyServer {
     return null;
   }
 }
+
+const HOST = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/;
+const ORIGIN = /^http:\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/;
