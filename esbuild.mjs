@@ -1,12 +1,14 @@
 // Builds the three bundles: the extension (node, cjs, `vscode` external), the standalone CLI
 // (node) and the webview (browser). `--watch` rebuilds on change, `--production` minifies,
-// `--only=NAME` builds one of them (extension | cli | webview | tests).
+// `--only=NAME` builds one of them (extension | cli | webview | tests), `--outdir=DIR` writes
+// into DIR instead of dist/ (the bundle-size test builds there).
 import * as esbuild from 'esbuild';
 
 const args = process.argv.slice(2);
 const production = args.includes('--production');
 const watch = args.includes('--watch');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const outdir = args.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length);
 
 const node = {
   bundle: true,
@@ -50,7 +52,12 @@ const builds = {
 };
 
 const selected = only ? [only] : ['extension', 'cli', 'webview'];
-if (production) {
+if (outdir) {
+  for (const b of Object.values(builds)) {
+    b.outfile = `${outdir}/${b.outfile.replace(/^dist(-test)?\//, '')}`;
+  }
+}
+if (production && !outdir) {
   // A production build has no source maps: drop a development build's, so none gets packaged.
   const { existsSync, rmSync, readdirSync } = await import('node:fs');
   for (const dir of ['dist', 'dist/webview'].filter((d) => existsSync(d))) {

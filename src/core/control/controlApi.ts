@@ -85,10 +85,8 @@ export function createControlApi(ctx: ControlContext): ControlApi {
         json(res, 200, ctx.throttle.state(limit));
         return;
       case '/_tokenmeter/metrics':
-        void prometheus.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': prometheus.contentType, 'cache-control': 'no-store' });
-          res.end(text);
-        });
+        res.writeHead(200, { 'content-type': prometheus.contentType, 'cache-control': 'no-store' });
+        res.end(prometheus.text());
         return;
       case '/_tokenmeter/events':
         feeds.add(res);
