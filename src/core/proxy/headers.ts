@@ -17,9 +17,16 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+/** The usual Connection values, parsed once: read only. */
+const COMMON_CONNECTION = new Map(['keep-alive', 'close', 'Keep-Alive', 'Close'].map((v) => [v, new Set([v.toLowerCase()])]));
+
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | null {
   if (value === undefined) {
     return null;
+  }
+  const common = typeof value === 'string' ? COMMON_CONNECTION.get(value) : undefined;
+  if (common !== undefined) {
+    return common;
   }
   const joined = Array.isArray(value) ? value.join(',') : value;
   return new Set(joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
@@ -43,7 +50,8 @@ export function decodableAcceptEncoding(value: string): string {
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
   const named = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'host' || name === 'content-length') {
       continue;
     }
@@ -58,7 +66,8 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
 export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const named = connectionTokens(upstream.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) {
       continue;
     }

@@ -82,8 +82,12 @@ export function parseRateLimitHeaders(headers: Headers, now = Date.now()): RateL
     }
     return w;
   };
-  for (const [key, raw] of Object.entries(headers)) {
-    const value = one(raw);
+  for (const key in headers) {
+    // Most headers are neither: two string tests instead of three regexes each.
+    if (!key.startsWith('x-ratelimit-') && !key.startsWith('anthropic-ratelimit-')) {
+      continue;
+    }
+    const value = one(headers[key]);
     if (value === undefined) {
       continue;
     }
