@@ -8,6 +8,7 @@
  *   node --import tsx bench/proxy.bench.ts [--quick] [--rounds N] [--no-peer] [--no-pin]
  *        [--phases a,b] [--tokens N] [--delay MS] [--per-write N] [--cpu-prof [--cpu-prof-interval US]] [--bare] [--out NAME]
  *        [--formats openai,anthropic]   (the streamcpu phase only: to iterate on one format)
+ *        [--heap-sample]   (allocations of the Tokenmeter process: lib/heapsample.mjs)
  *
  * --bare adds a diagnostic arm, a bare undici relay (lib/bare-relay.mjs): what any Node proxy costs.
  * --patched CLI adds Tokenmeter built from another tree (bench/ab.mjs builds one with bench/patches);
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     formats: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-interval': { type: 'string' },
+    'heap-sample': { type: 'boolean', default: false },
     bare: { type: 'boolean', default: false },
     patched: { type: 'string' },
     cli: { type: 'string' },
@@ -164,6 +166,11 @@ async function main(): Promise<void> {
   const nodeFlags = args['cpu-prof']
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(resultsDir, 'prof.tmp')}`, ...(args['cpu-prof-interval'] ? [`--cpu-prof-interval=${Number(args['cpu-prof-interval'])}`] : [])]
     : [];
+  if (args['heap-sample']) {
+    mkdirSync(path.join(resultsDir, 'prof.tmp'), { recursive: true });
+    process.env.BENCH_HEAP_DIR = path.join(resultsDir, 'prof.tmp'); // read by the preload only
+    nodeFlags.push('--import', path.join(repoRoot, 'bench/lib/heapsample.mjs'));
+  }
   const arms: Arm[] = [{ name: 'direct', target: directTarget(up.port), proc: null, pool: newPool(`http://127.0.0.1:${up.port}`, 128) }];
   try {
     const tm = await startTokenmeter({ cpu: PROXY_CPU, upstreamPort: up.port, scratch, nodeFlags, cli: args.cli ? path.resolve(args.cli) : undefined });
