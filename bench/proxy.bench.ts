@@ -119,6 +119,17 @@ async function window<T>(arm: Arm, fn: () => Promise<T>): Promise<{ r: T; cpuUs:
   return { r, cpuUs: c1.user + c1.sys - c0.user - c0.sys, sysUs: c1.sys - c0.sys, upstreamCpuUs: cpuMicros(upstreamPid) - u0, wallMs, cores: coreBusyShare(k0, coreTimes()) };
 }
 
+/** µs per 1,000 units of fixed CPU work on the proxies' core (lib/speedcheck.mjs): how fast it is now. */
+function speedCheck(): number | null {
+  try {
+    const argv = [...(PIN ? ['-c', PROXY_CPU!, process.execPath] : []), path.join(repoRoot, 'bench/lib/speedcheck.mjs')];
+    const out = execFileSync(PIN ? 'taskset' : process.execPath, argv, { encoding: 'utf8', timeout: 30_000 });
+    return (JSON.parse(out) as { usPer1000: number }).usPer1000;
+  } catch {
+    return null;
+  }
+}
+
 /** Starts the proxy's event-loop delay histogram; the next call returns it (preload.mjs, SIGUSR2). */
 async function eld(proc: Proc | null): Promise<{ p50: number; p99: number; max: number; count: number } | null> {
   if (!proc?.eldFile) {
@@ -153,6 +164,7 @@ async function main(): Promise<void> {
   results.machine = env;
   results.tree = gitState();
   results.loadavgStart = os.loadavg();
+  results.speedStart = speedCheck();
   log(`tokenmeter bench: ${QUICK ? 'quick' : 'full'} run, ${ROUNDS} round(s), node ${process.version}, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   log(PIN ? `pinned: proxies on cpu ${PROXY_CPU}, client + upstream on cpu ${LOAD_CPU}` : 'not pinned');
 
@@ -236,6 +248,7 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   results.loadavgEnd = os.loadavg();
+  results.speedEnd = speedCheck();
   results.wallSeconds = Math.round((Date.now() - started) / 1000);
   const ext = QUICK ? '.tmp' : '';
   const jsonFile = path.join(resultsDir, `${outName}.json${ext}`);

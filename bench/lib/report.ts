@@ -86,6 +86,13 @@ export function renderMarkdown(r: Any, command: string = r.command ?? 'node --im
         met(sc.tokenmeter?.[format]?.cpuPerEventUs?.median, (v) => v <= 30),
       );
     }
+    // The kernel's part (socket reads, writes, epoll) moves most with the VM's neighbours.
+    row(
+      'of which in the kernel (sys), OpenAI / Anthropic (µs)',
+      '—',
+      (a) => (a === 'direct' ? '' : ['openai', 'anthropic'].map((f) => n1(sc[a]?.[f]?.sysPerEventUs?.median ?? NaN)).join(' / ')),
+      '',
+    );
   }
 
   const tt = r.ttft?.summary as Any | undefined;
@@ -167,7 +174,9 @@ export function renderMarkdown(r: Any, command: string = r.command ?? 'node --im
     '',
     `${new Date().toISOString().slice(0, 19)}Z · ${m.cpus} × ${m.cpu} · node ${m.node} · ${m.quick ? 'quick run' : 'full run'}, ${m.rounds} round(s) · ` +
       `pinned: ${typeof m.pinned === 'object' ? `proxy on ${m.pinned.proxy}, client + upstream on ${m.pinned.clientAndUpstream}` : 'no'} · ` +
-      `loadavg at start ${(r.loadavgStart ?? []).map((x: number) => x.toFixed(2)).join(' ')}, at end ${(r.loadavgEnd ?? []).map((x: number) => x.toFixed(2)).join(' ')} · ${r.wallSeconds ?? '?'} s`,
+      `loadavg at start ${(r.loadavgStart ?? []).map((x: number) => x.toFixed(2)).join(' ')}, at end ${(r.loadavgEnd ?? []).map((x: number) => x.toFixed(2)).join(' ')} · ` +
+      (r.speedStart ? `speed check on the proxies' core ${n0(r.speedStart)} µs at start, ${r.speedEnd ? n0(r.speedEnd) : '?'} at end (lib/speedcheck.mjs; lower is faster) · ` : '') +
+      `${r.wallSeconds ?? '?'} s`,
     '',
     r.tree ? `Source: commit ${r.tree.commit}${r.tree.dirtySrcFiles ? ` with ${r.tree.dirtySrcFiles} uncommitted file(s) under src/` : ''}, built by \`node esbuild.mjs --only=cli\`.` : '',
     '',
