@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -60,34 +60,49 @@ afterEach(async () => {
 });
 
 describe('HistoryStore: appending', () => {
-  it('batches appends and writes them on flush, one JSON Lines file per UTC day', async () => {
+  it('writes the first record after a quiet interval at once, batches those that follow, one JSON Lines file per UTC day', async () => {
     const s = store({ flushIntervalMs: 60_000 });
+    const today = path.join(dir, 'requests-2025-03-15.jsonl');
+    const count = async (f: string): Promise<number> => (await fs.readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    s.append(record());
+    assert.deepEqual(readdirSync(dir), [], 'nothing is written on the relay path');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await count(today), 1, 'written at the end of the turn: a kill now loses nothing');
     s.append(record());
     s.append(daysAgo(1));
-    assert.deepEqual(await files(), [], 'nothing is written on the relay path');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await count(today), 1, 'within the interval: batched');
+    assert.deepEqual(await files(), ['requests-2025-03-15.jsonl']);
     await s.flush();
     assert.deepEqual(await files(), ['requests-2025-03-14.jsonl', 'requests-2025-03-15.jsonl']);
-    const lines = (await fs.readFile(path.join(dir, 'requests-2025-03-15.jsonl'), 'utf8')).split('\n');
-    assert.equal(lines.length, 2);
-    assert.equal(lines[1], '');
+    const lines = (await fs.readFile(today, 'utf8')).split('\n');
+    assert.equal(lines.length, 3);
+    assert.equal(lines[2], '');
     assert.deepEqual(Object.keys(JSON.parse(lines[0])), [...RECORD_FIELDS]);
     await s.close();
   });
 
   it('writes on its own timer, and at once when a batch is full', async () => {
     const timed = store({ flushIntervalMs: 5 });
-    timed.append(record());
+    for (let i = 0; i < 3; i++) {
+      timed.append(record());
+    }
     await new Promise((r) => setTimeout(r, 60));
-    assert.deepEqual(await files(), ['requests-2025-03-15.jsonl']);
+    const read = async (): Promise<number> => (await fs.readFile(path.join(dir, 'requests-2025-03-15.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
+    assert.equal(await read(), 3);
+    await timed.close();
 
     await fs.rm(path.join(dir, 'requests-2025-03-15.jsonl'));
     const batched = store({ flushIntervalMs: 60_000, maxBatch: 3 });
-    batched.append(record());
+    batched.append(record()); // the first after a quiet interval: at once
+    await new Promise((r) => setTimeout(r, 30));
     batched.append(record());
     batched.append(record());
     await new Promise((r) => setTimeout(r, 30));
-    const text = await fs.readFile(path.join(dir, 'requests-2025-03-15.jsonl'), 'utf8');
-    assert.equal(text.split('\n').filter(Boolean).length, 3);
+    assert.equal(await read(), 1, 'two of three: waiting for the interval');
+    batched.append(record());
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await read(), 4, 'the batch is full: written');
     await batched.close();
   });
 

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HistoryStore } from '../../src/core/metrics/historyStore';
-import { mixedRequest, runLoad, spawnTs } from '../fixtures/reliability';
+import { mixedRequest, raw, runLoad, spawnTs } from '../fixtures/reliability';
 import { startUpstream, type Upstream } from '../fixtures/upstream';
 import { checkHistory, killWhileRecording } from '../soak/durability-lib';
 
@@ -40,6 +40,32 @@ describe('history durability', { timeout: 120_000 }, () => {
     });
     after(async () => {
       await upstream.close();
+    });
+
+    it('SIGKILL at an interactive pace: every answered request is already in the history', async () => {
+      const dataDir = path.join(dir, 'cli-kill');
+      const config = path.join(dir, 'cli-kill.json');
+      await fs.writeFile(config, JSON.stringify({ providers: { openai: { baseUrl: upstream.url } } }));
+      const cli = spawnTs('src/cli.ts', ['--port', '0', '--config', config, '--data-dir', dataDir]);
+      try {
+        const [, url] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+        upstream.setDefault({});
+        // A person's pace (a request every few hundred ms, longer than the write interval): the
+        // kill comes 20 ms after the last answer, well inside the 250 ms a batch may wait.
+        for (let i = 0; i < 6; i++) {
+          const res = await raw(url, '/openai/v1/chat/completions', { body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `hi ${i}` }] }) });
+          assert.equal(res.status, 200);
+          await new Promise((r) => setTimeout(r, i < 5 ? 300 : 20));
+        }
+        cli.kill('SIGKILL');
+        await cli.exited;
+        const store = new HistoryStore({ dir: dataDir, logger: { warn: (m) => assert.fail(m) } });
+        const loaded = await store.load();
+        assert.equal(loaded.records, 6, 'records in the history after the kill');
+      } finally {
+        cli.kill('SIGKILL');
+        await cli.exited;
+      }
     });
 
     it('SIGTERM under load: exits 0 and every answered request is in the history', async () => {

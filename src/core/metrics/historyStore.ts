@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { CSV_HEADER, csvRows, recordsToJson } from './exportFormat';
 import { LineBuffer } from '../lineBuffer';
 import { HistoryDisk, type HistoryLogger } from './historyDisk';
@@ -19,7 +20,10 @@ export interface HistoryStoreOptions {
   dir: string;
   /** Days kept, today included (setting; default 30). */
   retentionDays?: number;
-  /** Appends are batched and written this often (ms), off the relay path. */
+  /**
+   * Appends are written off the relay path, at most this often (ms): the first after a quiet
+   * interval at the end of its event-loop turn, those that follow it in one batch.
+   */
   flushIntervalMs?: number;
   /** A batch this large is written at once instead of waiting for the timer. */
   maxBatch?: number;
@@ -58,6 +62,8 @@ export class HistoryStore {
   private readonly disk: HistoryDisk;
   private retentionDays: number;
   private readonly flushIntervalMs: number;
+  /** When the last batch went to disk (performance.now()). */
+  private lastFlushMs = -Infinity;
   private readonly maxBatch: number;
   private readonly now: () => number;
   private readonly days = new Map<string, SummaryMetrics>();
@@ -129,7 +135,10 @@ export class HistoryStore {
     if (++this.pendingLines >= this.maxBatch) {
       void this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+      // Quiet for a whole interval: write now, so a crash or a kill loses no record of a request
+      // already answered (interactive use). Busy: one write per interval, whatever the rate.
+      const wait = Math.max(0, this.lastFlushMs + this.flushIntervalMs - performance.now());
+      this.timer = setTimeout(() => void this.flush(), wait);
       this.timer.unref(); // queued history must not keep the CLI alive; close() writes it
     }
   }
@@ -147,6 +156,7 @@ export class HistoryStore {
       this.timer = undefined;
     }
     if (this.pendingLines > 0) {
+      this.lastFlushMs = performance.now();
       const batch = [...this.pending].map(([day, lines]) => ({ day, count: lines.lines, bytes: lines.take() }));
       this.pending.clear();
       this.pendingLines = 0;
