@@ -109,10 +109,13 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     return meter.finish(error);
   };
   const resume = (): void => controller?.resume();
+  /** The head leaves with the first body bytes written (node:http sends them together). */
+  let bodyWritten = false;
   const write = (c: Dispatcher.DispatchController, out: Buffer): void => {
     if (out.length === 0) {
       return;
     }
+    bodyWritten = true;
     sse?.boundary.update(out);
     if (!res.write(out)) {
       c.pause();
@@ -213,8 +216,14 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
         sse = { boundary: new EventBoundary(), timer: setInterval(writeLiveMetrics, ctx.injection.intervalMs), due: false };
       }
       res.writeHead(status, out);
-      // Node holds a head until the first body byte; the client must see it when the upstream sent it.
-      res.flushHeaders();
+      // Node holds a head until the first body byte; the client must see it when the upstream sent
+      // it. A body that came in the same read (most JSON answers) goes out with it in one write;
+      // otherwise the head leaves alone at the end of this turn.
+      setImmediate(() => {
+        if (!bodyWritten && !res.writableEnded && !res.destroyed) {
+          res.flushHeaders();
+        }
+      });
     },
     onResponseData(c, chunk) {
       meter.onChunk(chunk);
