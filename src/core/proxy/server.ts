@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import Agent from 'undici/lib/dispatcher/agent.js';
+import type Agent from 'undici/lib/dispatcher/agent.js';
 import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
 import { guessFlavour, sendProxyError } from './errors';
@@ -46,7 +46,9 @@ export class PortInUseError extends Error {
 export class ProxyServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private readonly dispatcher: Agent;
+  /** The upstream connection pool; undici is loaded by the first start(), not with the extension. */
+  private dispatcher: Agent | null = null;
+  private readonly upstreamTimeoutMs: number;
   private table: Map<string, ProviderConfig>;
   private listeningPort: number | null = null;
   private readonly host: string;
@@ -62,8 +64,7 @@ export class ProxyServer {
     this.table = buildProviderTable(options.providers);
     this.injection = new InjectionPolicy(options.injection);
     this.retry = { maxRetries: 0, maxWaitMs: 30_000, ...options.retry };
-    const timeout = options.upstreamTimeoutMs ?? 600_000;
-    this.dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
+    this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? 600_000;
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s) => {
       this.sockets.add(s);
@@ -96,7 +97,13 @@ export class ProxyServer {
     return [...this.table.values()];
   }
 
-  start(): Promise<string> {
+  async start(): Promise<string> {
+    if (this.dispatcher === null) {
+      // undici is most of the bundle: evaluating it here keeps it off the extension's load time.
+      const { default: UndiciAgent } = await import('undici/lib/dispatcher/agent.js');
+      const timeout = this.upstreamTimeoutMs;
+      this.dispatcher ??= new UndiciAgent({ headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 });
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.host, this.options.port) : err);
@@ -134,7 +141,7 @@ export class ProxyServer {
   /** stop(), then closes the upstream connection pool: the server cannot start again. */
   async dispose(graceMs = 5000): Promise<void> {
     await this.stop(graceMs);
-    await this.dispatcher.close().catch(() => undefined);
+    await this.dispatcher?.close().catch(() => undefined);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -167,7 +174,7 @@ export class ProxyServer {
     }
     this.readBody(req, res, route.provider.api, (body) => {
       forward(
-        { tracker: this.options.tracker, throttle: this.options.throttle, injection: this.injection, retry: this.retry, dispatcher: this.dispatcher },
+        { tracker: this.options.tracker, throttle: this.options.throttle, injection: this.injection, retry: this.retry, dispatcher: this.dispatcher! },
         req,
         res,
         route,
