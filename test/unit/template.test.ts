@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { AnthropicObserver } from '../../src/core/proxy/observers/anthropic';
 import { isObj, type Json } from '../../src/core/proxy/observers/common';
 import { OpenAIChatObserver } from '../../src/core/proxy/observers/openaiChat';
+import { ResponsesObserver } from '../../src/core/proxy/observers/responses';
 import { EventTemplate } from '../../src/core/proxy/observers/template';
 
 const soak = process.env.TOKENMETER_SOAK === '1';
@@ -21,7 +22,7 @@ describe('EventTemplate', () => {
   it('reads an event of the taught shape with another text, and only such events', () => {
     const t = new EventTemplate();
     assert.equal(t.match('message', chunk('Hello')), -1, 'nothing taught yet');
-    assert.equal(t.learn('message', chunk('Hello'), { value: 'Hello', read: contentOf }, null), true);
+    assert.equal(t.learn('message', chunk('Hello'), { value: 'Hello', read: contentOf }), true);
     assert.equal(t.match('message', chunk(' world!')), 7);
     assert.equal(t.match('message', chunk('é🌍')), 3, 'UTF-16 length, as JSON.parse gives it');
     assert.equal(t.match('message', chunk('')), 0);
@@ -48,18 +49,38 @@ describe('EventTemplate', () => {
     }
   });
 
+  it('lets a sequence number vary, as a JSON integer only', () => {
+    const ev = (n: string, text: string, o = 'ab'): string => `{"type":"response.output_text.delta","sequence_number":${n},"item_id":"msg_1","delta":${JSON.stringify(text)},"obfuscation":"${o}"}`;
+    const t = new EventTemplate();
+    const holes = (n: number): [{ value: string; read: (o: Json) => unknown }, { value: number; key: string; read: (o: Json) => unknown }, { value: string; read: (o: Json) => unknown }] => [
+      { value: 'Hello', read: (o) => o.delta },
+      { value: n, key: 'sequence_number', read: (o) => o.sequence_number },
+      { value: 'ab', read: (o) => o.obfuscation },
+    ];
+    assert.equal(t.learn('m', ev('5', 'Hello'), ...holes(5)), true);
+    assert.equal(t.match('m', ev('6', ' world', 'xyz1')), 6);
+    assert.equal(t.match('m', ev('1234567', '')), 0);
+    assert.equal(t.match('m', ev('0', 'a')), 1);
+    for (const bad of ['06', '-6', '6.5', '6e2', '', '"6"']) {
+      assert.equal(t.match('m', ev(bad, 'a')), -1, `sequence number ${bad}`);
+    }
+    // Learned only where the number is a plain integer found once.
+    assert.equal(new EventTemplate().learn('m', ev('5.5', 'Hello'), { value: 'Hello', read: (o) => o.delta }, { value: 5, key: 'sequence_number', read: (o) => o.sequence_number }), false);
+    assert.equal(new EventTemplate().learn('m', ev('5', 'Hello'), { value: 'Hello', read: (o) => o.delta }, { value: 5, key: 'nope', read: (o) => o.sequence_number }), false);
+  });
+
   it('does not learn a text whose place is not certain', () => {
     const t = new EventTemplate();
     // The quoted text is found, but at the model: the probe parse shows the content did not move.
     const tricky = '{"model":" the","choices":[{"delta":{"content":"\\u0020the"}}]}';
-    assert.equal(t.learn('message', tricky, { value: ' the', read: contentOf }, null), false);
+    assert.equal(t.learn('message', tricky, { value: ' the', read: contentOf }), false);
     assert.equal(t.match('message', tricky.replace('" the"', '"gpt"')), -1);
     // Found twice; empty; escaped.
-    assert.equal(t.learn('message', '{"a":"x","choices":[{"delta":{"content":"x"}}]}', { value: 'x', read: contentOf }, null), false);
-    assert.equal(t.learn('message', chunk(''), { value: '', read: contentOf }, null), false);
-    assert.equal(t.learn('message', chunk('a"b'), { value: 'a"b', read: contentOf }, null), false);
+    assert.equal(t.learn('message', '{"a":"x","choices":[{"delta":{"content":"x"}}]}', { value: 'x', read: contentOf }), false);
+    assert.equal(t.learn('message', chunk(''), { value: '', read: contentOf }), false);
+    assert.equal(t.learn('message', chunk('a"b'), { value: 'a"b', read: contentOf }), false);
     // A text equal to the probe's own fill still moves.
-    assert.equal(t.learn('message', chunk('T'), { value: 'T', read: contentOf }, null), true);
+    assert.equal(t.learn('message', chunk('T'), { value: 'T', read: contentOf }), true);
     assert.equal(t.match('message', chunk('Tea')), 3);
   });
 
@@ -70,7 +91,7 @@ describe('EventTemplate', () => {
       // A changing model: no event matches the one before it.
       const data = chunk('Hello').replace('gpt-x', `gpt-${i}`);
       assert.equal(t.match('message', data), -1);
-      taught += t.learn('message', data, { value: 'Hello', read: contentOf }, null) ? 1 : 0;
+      taught += t.learn('message', data, { value: 'Hello', read: contentOf }) ? 1 : 0;
     }
     assert.equal(taught, 4, 'four free learns, then only as many as matches pay for');
   });
@@ -138,7 +159,7 @@ const anthropicEventArb = fc
     }
   });
 
-function reading(o: OpenAIChatObserver | AnthropicObserver): object {
+function reading(o: OpenAIChatObserver | AnthropicObserver | ResponsesObserver): object {
   return { outputChars: o.outputChars, model: o.model, usage: o.usage, usageFinal: o.usageFinal, toolCalls: o.toolCalls, live: o.liveOutputTokens, error: o.streamError };
 }
 
@@ -179,6 +200,45 @@ describe('property: observers read the same with templates as when they parse ev
       }),
       { numRuns: soak ? 5000 : 500 },
     );
+  });
+
+  it('OpenAI Responses events (Codex): sequence numbers and obfuscation change with every delta', () => {
+    const eventArb = fc.record({
+      type: fc.constantFrom('response.output_text.delta', 'response.output_text.delta', 'response.function_call_arguments.delta', 'response.reasoning_summary_text.delta', 'response.output_item.added', 'response.completed', 'response.created'),
+      text: textArb,
+      escapeAll: fc.boolean(),
+      item: fc.constantFrom('msg_1', 'msg_1', 'fc_2'),
+      obfuscation: fc.option(fc.oneof(fc.string({ unit: 'grapheme-ascii', maxLength: 6 }), textArb), { freq: 2 }),
+      untyped: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 6 }).chain((shapes) => fc.array(fc.tuple(fc.constantFrom(...shapes), fc.oneof(fc.nat({ max: 5000 }), fc.constant(-1)), fc.option(textArb)), { minLength: 1, maxLength: 50 })), (events) => {
+        const fast = new ResponsesObserver();
+        const slow = new ResponsesObserver({ templates: false });
+        events.forEach(([e, seq, other], i) => {
+          const n = seq === -1 ? i : seq;
+          let data: string;
+          if (e.type.endsWith('.delta')) {
+            // The shape's own text, or another one (empty included) in the same shape.
+            const text = other === null ? rawString(e.text, e.escapeAll) : JSON.stringify(other);
+            data = `{${e.untyped ? '' : `"type":"${e.type}",`}"sequence_number":${n},"item_id":"${e.item}","output_index":0,"delta":${text}${e.obfuscation !== null ? `,"obfuscation":${JSON.stringify(e.obfuscation)}` : ''}}`;
+          } else if (e.type === 'response.output_item.added') {
+            data = `{"type":"${e.type}","sequence_number":${n},"item":{"type":"function_call","id":"${e.item}"}}`;
+          } else {
+            data = `{"type":"${e.type}","sequence_number":${n},"response":{"model":"gpt-5","usage":{"input_tokens":${n},"output_tokens":${e.text.length}}}}`;
+          }
+          assert.equal(fast.onEvent(e.type, data), slow.onEvent(e.type, data), data);
+          assert.deepEqual(reading(fast), reading(slow), data);
+        });
+      }),
+      { numRuns: soak ? 5000 : 500 },
+    );
+    // A stream like Codex's is read by its template after the first delta.
+    const o = new ResponsesObserver();
+    for (let i = 0; i < 20; i++) {
+      o.onEvent('response.output_text.delta', `{"type":"response.output_text.delta","sequence_number":${i + 4},"item_id":"msg_1","output_index":0,"content_index":0,"delta":"w${i}","logprobs":[],"obfuscation":"${'xyzw'.slice(i % 4)}"}`);
+    }
+    assert.equal((o as unknown as { template: { matches: number } }).template.matches, 19);
   });
 
   it('a real stream is mostly read by its template', () => {

@@ -53,7 +53,7 @@ export class AnthropicObserver extends BaseObserver {
         this.outputChars += chars;
         // Its reading is only its characters: the template can read the next ones.
         const key = typeof d.text === 'string' ? 'text' : typeof d.thinking === 'string' ? 'thinking' : null;
-        if (key !== null && this.template.learn(event, data, { value: d[key] as string, read: key === 'text' ? deltaText : deltaThinking }, null)) {
+        if (key !== null && this.template.learn(event, data, { value: d[key] as string, read: key === 'text' ? deltaText : deltaThinking })) {
           this.templateChars = chars - (d[key] as string).length;
         }
         return true;

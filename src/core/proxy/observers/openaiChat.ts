@@ -62,8 +62,8 @@ export class OpenAIChatObserver extends BaseObserver {
       return;
     }
     const obfuscation = chunk.obfuscation;
-    const other = typeof obfuscation === 'string' && obfuscation.length > 0 ? { value: obfuscation, read: obfuscationOf } : null;
-    if (this.template.learn(event, data, { value: content, read: contentOf }, other)) {
+    const others = typeof obfuscation === 'string' && obfuscation.length > 0 ? [{ value: obfuscation, read: obfuscationOf }] : [];
+    if (this.template.learn(event, data, { value: content, read: contentOf }, ...others)) {
       this.templateModel = typeof chunk.model === 'string' ? chunk.model : null;
       this.templateChars = chars - content.length;
     }

@@ -1,5 +1,6 @@
 import type { ErrorCategory } from '../../metrics/record';
 import { BaseObserver, isObj, len, num, parse, type Json } from './common';
+import { EventTemplate, type Hole } from './template';
 
 const failureCategory: Record<string, ErrorCategory> = {
   rate_limit_exceeded: 'rate_limit',
@@ -15,7 +16,22 @@ const isToolCall = (item: unknown): boolean => isObj(item) && typeof item.type =
  * `response.completed` | `response.incomplete` | `response.failed`, which carry the usage.
  */
 export class ResponsesObserver extends BaseObserver {
+  private readonly template: EventTemplate;
+  /** Whether the taught delta counts as content even when empty (function-call arguments). */
+  private templateAlways = false;
+
+  /** `templates: false` parses every event: what the templates are tested and measured against. */
+  constructor({ templates = true }: { templates?: boolean } = {}) {
+    super();
+    this.template = new EventTemplate(templates);
+  }
+
   onEvent(event: string, data: string): boolean {
+    const text = this.template.match(event, data);
+    if (text !== -1) {
+      this.outputChars += text; // the taught delta with another text and sequence number
+      return text > 0 || this.templateAlways;
+    }
     const o = parse(data);
     if (!o) {
       return false;
@@ -25,7 +41,21 @@ export class ResponsesObserver extends BaseObserver {
       // output_text, function_call_arguments, reasoning_summary_text, reasoning_text, refusal, …
       const chars = len(o.delta);
       this.outputChars += chars;
-      return chars > 0 || type === 'response.function_call_arguments.delta';
+      const always = type === 'response.function_call_arguments.delta';
+      if (typeof o.delta === 'string') {
+        // Each delta has the next sequence number and (from OpenAI) a random obfuscation string.
+        const others: Hole[] = [];
+        if (typeof o.sequence_number === 'number') {
+          others.push({ value: o.sequence_number, key: 'sequence_number', read: (e) => e.sequence_number });
+        }
+        if (typeof o.obfuscation === 'string' && o.obfuscation.length > 0) {
+          others.push({ value: o.obfuscation, read: (e) => e.obfuscation });
+        }
+        if (this.template.learn(event, data, { value: o.delta, read: (e) => e.delta }, ...others)) {
+          this.templateAlways = always;
+        }
+      }
+      return chars > 0 || always;
     }
     switch (type) {
       case 'response.created':

@@ -1,10 +1,12 @@
 import { parse, type Json } from './common';
 
-/** A string in an event: its value, and how to read it back from the parsed event. */
-export interface Hole {
-  value: string;
-  read: (event: Json) => unknown;
-}
+/**
+ * A value in an event that may change from one event to the next: a string, or a non-negative
+ * integer found after `"key":` (a sequence number). `read` reads it back from the parsed event.
+ */
+export type Hole =
+  | { value: string; read: (event: Json) => unknown }
+  | { value: number; key: string; read: (event: Json) => unknown };
 
 /** How many learns a template may make before it must have earned them with matches. */
 const FREE_LEARNS = 4;
@@ -31,6 +33,8 @@ export class EventTemplate {
   private parts: string[] = [];
   /** Which hole holds the counted text. */
   private textHole = 0;
+  /** Per hole, in order: true for an integer, false for a string. */
+  private numeric: boolean[] = [];
   private learns = 0;
   private matches = 0;
 
@@ -47,8 +51,8 @@ export class EventTemplate {
     let at = parts[0].length;
     let text = -1;
     for (let h = 1; h < parts.length; h++) {
-      const end = data.indexOf('"', at);
-      if (end === -1 || !plain(data, at, end) || data.slice(end, end + parts[h].length) !== parts[h]) {
+      const end = this.numeric[h - 1] ? integerEnd(data, at) : data.indexOf('"', at);
+      if (end === -1 || (!this.numeric[h - 1] && !plain(data, at, end)) || data.slice(end, end + parts[h].length) !== parts[h]) {
         return -1;
       }
       if (h - 1 === this.textHole) {
@@ -65,46 +69,80 @@ export class EventTemplate {
 
   /**
    * Teaches `data`, an event just parsed: `text` is the string whose length the observer counts,
-   * `other` one it does not read at all. Does nothing when their places cannot be told for sure,
+   * `others` values it does not read at all (a random string, a sequence number). Does nothing when their places cannot be told for sure,
    * or when earlier templates were not matched often enough to pay for another. True when taught:
    * the caller then keeps what this event does besides its text, for the matches to come.
    */
-  learn(event: string, data: string, text: Hole, other: Hole | null): boolean {
+  learn(event: string, data: string, text: Hole & { value: string }, ...others: Hole[]): boolean {
     if (!this.enabled || (this.learns >= FREE_LEARNS && this.matches < this.learns * MATCHES_PER_LEARN)) {
       return false; // the template taught before (if any) stays
     }
-    const holes = other ? [text, other] : [text];
+    const holes: Hole[] = [text, ...others];
     const places: number[] = [];
+    const lengths: number[] = [];
+    /** A value to put in each hole for the probe: never the hole's own. */
+    const fills: (string | number)[] = [];
     for (const h of holes) {
-      const quoted = `"${h.value}"`;
-      const at = data.indexOf(quoted);
-      if (h.value.length === 0 || !plain(h.value, 0, h.value.length) || at === -1 || data.indexOf(quoted, at + 1) !== -1) {
-        return false; // empty, escaped, or found more than once: its place is not certain
+      let at: number;
+      if ('key' in h) {
+        const found = `"${h.key}":${h.value}`;
+        at = data.indexOf(found);
+        if (!Number.isSafeInteger(h.value) || h.value < 0 || at === -1 || data.indexOf(found, at + 1) !== -1 || integerEnd(data, at + found.length - String(h.value).length) !== at + found.length) {
+          return false; // not a plain integer, or not found exactly once
+        }
+        places.push(at + found.length - String(h.value).length);
+        lengths.push(String(h.value).length);
+        fills.push(h.value === 7 ? 8 : 7);
+      } else {
+        const quoted = `"${h.value}"`;
+        at = data.indexOf(quoted);
+        if (h.value.length === 0 || !plain(h.value, 0, h.value.length) || at === -1 || data.indexOf(quoted, at + 1) !== -1) {
+          return false; // empty, escaped, or found more than once: its place is not certain
+        }
+        places.push(at + 1);
+        lengths.push(h.value.length);
+        fills.push(h.value === 'T' ? 'Tx' : 'T');
       }
-      places.push(at + 1);
     }
-    const order = places.length === 2 && places[1] < places[0] ? [1, 0] : places.map((_, i) => i);
+    const order = places.map((_, i) => i).sort((a, b) => places[a] - places[b]);
+    for (let k = 1; k < order.length; k++) {
+      if (places[order[k]] < places[order[k - 1]] + lengths[order[k - 1]] + 1) {
+        return false; // overlapping or touching holes
+      }
+    }
     const parts: string[] = [];
-    const fills = ['T', 'O']; // a value differing from the hole's own ('x' is added when it is the same)
     let probe = '';
     let from = 0;
     for (const i of order) {
       parts.push(data.slice(from, places[i]));
-      probe += data.slice(from, places[i]) + fills[i] + (holes[i].value === fills[i] ? 'x' : '');
-      from = places[i] + holes[i].value.length;
+      probe += data.slice(from, places[i]) + String(fills[i]);
+      from = places[i] + lengths[i];
     }
     parts.push(data.slice(from));
     probe += data.slice(from);
     this.learns++; // what follows costs a parse
     const parsed = parse(probe);
-    if (!parsed || holes.some((h, i) => h.read(parsed) !== fills[i] + (h.value === fills[i] ? 'x' : ''))) {
-      return false; // a quoted value found elsewhere than where the observer reads it (the old template stays)
+    if (!parsed || holes.some((h, i) => h.read(parsed) !== fills[i])) {
+      return false; // a value found elsewhere than where the observer reads it (the old template stays)
     }
     this.event = event;
     this.parts = parts;
+    this.numeric = order.map((i) => 'key' in holes[i]);
     this.textHole = order.indexOf(0);
     return true;
   }
+}
+
+/** Where the JSON integer starting at `from` ends (digits, no leading zero), or -1. */
+function integerEnd(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) {
+    i++;
+  }
+  if (i === from || (s.charCodeAt(from) === 48 && i > from + 1)) {
+    return -1;
+  }
+  return i;
 }
 
 /** No quote, backslash or control character: JSON text whose string value is itself. */
