@@ -1,6 +1,6 @@
 import type { ErrorCategory } from '../../metrics/record';
-import { BaseObserver, isObj, len, num, parse, type Json } from './common';
-import { EventTemplate } from './template';
+import { isObj, len, num, parse, type Json } from './common';
+import { TemplatedObserver } from './template';
 
 const anthropicErrorCategory: Record<string, ErrorCategory> = {
   overloaded_error: 'overloaded',
@@ -14,16 +14,9 @@ const anthropicErrorCategory: Record<string, ErrorCategory> = {
 };
 
 /** Anthropic Messages. */
-export class AnthropicObserver extends BaseObserver {
-  private readonly template: EventTemplate;
+export class AnthropicObserver extends TemplatedObserver {
   /** Characters the taught content_block_delta adds besides its text. */
   private templateChars = 0;
-
-  /** `templates: false` parses every event: what the templates are tested and measured against. */
-  constructor({ templates = true }: { templates?: boolean } = {}) {
-    super();
-    this.template = new EventTemplate(templates);
-  }
 
   onEvent(event: string, data: string): boolean {
     const text = this.template.match(event, data);

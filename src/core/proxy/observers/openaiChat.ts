@@ -1,22 +1,15 @@
-import { BaseObserver, isObj, len, num, parse, type Json } from './common';
-import { EventTemplate } from './template';
+import { isObj, len, num, parse, type Json } from './common';
+import { TemplatedObserver } from './template';
 
 /**
  * OpenAI Chat Completions, legacy Completions and Embeddings (and the many OpenAI-compatible
  * providers: OpenRouter, Groq, DeepSeek, Mistral, xAI, Together, Fireworks, LM Studio, Ollama /v1).
  */
-export class OpenAIChatObserver extends BaseObserver {
+export class OpenAIChatObserver extends TemplatedObserver {
   private readonly toolIndexes = new Set<number>();
-  private readonly template: EventTemplate;
   /** What the taught event does besides its text: the model it names, the characters it adds. */
   private templateModel: string | null = null;
   private templateChars = 0;
-
-  /** `templates: false` parses every event: what the templates are tested and measured against. */
-  constructor({ templates = true }: { templates?: boolean } = {}) {
-    super();
-    this.template = new EventTemplate(templates);
-  }
 
   onEvent(event: string, data: string): boolean {
     if (data === '[DONE]') {

@@ -1,6 +1,6 @@
 import type { ErrorCategory } from '../../metrics/record';
-import { BaseObserver, isObj, len, num, parse, type Json } from './common';
-import { EventTemplate, type Hole } from './template';
+import { isObj, len, num, parse, type Json } from './common';
+import { TemplatedObserver, type Hole } from './template';
 
 const failureCategory: Record<string, ErrorCategory> = {
   rate_limit_exceeded: 'rate_limit',
@@ -15,16 +15,9 @@ const isToolCall = (item: unknown): boolean => isObj(item) && typeof item.type =
  * The OpenAI Responses API (the only API Codex speaks). Streams are typed SSE events ending in
  * `response.completed` | `response.incomplete` | `response.failed`, which carry the usage.
  */
-export class ResponsesObserver extends BaseObserver {
-  private readonly template: EventTemplate;
+export class ResponsesObserver extends TemplatedObserver {
   /** Whether the taught delta counts as content even when empty (function-call arguments). */
   private templateAlways = false;
-
-  /** `templates: false` parses every event: what the templates are tested and measured against. */
-  constructor({ templates = true }: { templates?: boolean } = {}) {
-    super();
-    this.template = new EventTemplate(templates);
-  }
 
   onEvent(event: string, data: string): boolean {
     const text = this.template.match(event, data);

@@ -1,4 +1,4 @@
-import { parse, type Json } from './common';
+import { BaseObserver, parse, type Json } from './common';
 
 /**
  * A value in an event that may change from one event to the next: a string, or a non-negative
@@ -69,9 +69,10 @@ export class EventTemplate {
 
   /**
    * Teaches `data`, an event just parsed: `text` is the string whose length the observer counts,
-   * `others` values it does not read at all (a random string, a sequence number). Does nothing when their places cannot be told for sure,
-   * or when earlier templates were not matched often enough to pay for another. True when taught:
-   * the caller then keeps what this event does besides its text, for the matches to come.
+   * `others` values it does not read at all (a random string, a sequence number). Does nothing
+   * when their places cannot be told for sure, or when earlier templates were not matched often
+   * enough to pay for another. True when taught: the caller then keeps what this event does
+   * besides its text, for the matches to come.
    */
   learn(event: string, data: string, text: Hole & { value: string }, ...others: Hole[]): boolean {
     if (!this.enabled || (this.learns >= FREE_LEARNS && this.matches < this.learns * MATCHES_PER_LEARN)) {
@@ -83,25 +84,27 @@ export class EventTemplate {
     /** A value to put in each hole for the probe: never the hole's own. */
     const fills: (string | number)[] = [];
     for (const h of holes) {
-      let at: number;
       if ('key' in h) {
-        const found = `"${h.key}":${h.value}`;
-        at = data.indexOf(found);
-        if (!Number.isSafeInteger(h.value) || h.value < 0 || at === -1 || data.indexOf(found, at + 1) !== -1 || integerEnd(data, at + found.length - String(h.value).length) !== at + found.length) {
+        const digits = String(h.value);
+        const found = `"${h.key}":${digits}`;
+        const at = data.indexOf(found);
+        const place = at + found.length - digits.length;
+        if (!Number.isSafeInteger(h.value) || h.value < 0 || at === -1 || data.indexOf(found, at + 1) !== -1 || integerEnd(data, place) !== place + digits.length) {
           return false; // not a plain integer, or not found exactly once
         }
-        places.push(at + found.length - String(h.value).length);
-        lengths.push(String(h.value).length);
+        places.push(place);
+        lengths.push(digits.length);
         fills.push(h.value === 7 ? 8 : 7);
       } else {
         const quoted = `"${h.value}"`;
-        at = data.indexOf(quoted);
+        const at = data.indexOf(quoted);
         if (h.value.length === 0 || !plain(h.value, 0, h.value.length) || at === -1 || data.indexOf(quoted, at + 1) !== -1) {
           return false; // empty, escaped, or found more than once: its place is not certain
         }
         places.push(at + 1);
         lengths.push(h.value.length);
-        fills.push(h.value === 'T' ? 'Tx' : 'T');
+        const fill = `T${fills.length}`; // one per hole, so two holes swapped cannot pass the probe
+        fills.push(h.value === fill ? `${fill}x` : fill);
       }
     }
     const order = places.map((_, i) => i).sort((a, b) => places[a] - places[b]);
@@ -154,4 +157,15 @@ function plain(s: string, from: number, to: number): boolean {
     }
   }
   return true;
+}
+
+/** An observer that reads repeated stream events through an EventTemplate. */
+export abstract class TemplatedObserver extends BaseObserver {
+  protected readonly template: EventTemplate;
+
+  /** `templates: false` parses every event: what the templates are tested and measured against. */
+  constructor({ templates = true }: { templates?: boolean } = {}) {
+    super();
+    this.template = new EventTemplate(templates);
+  }
 }
