@@ -15,7 +15,7 @@ abstract class Family<S> {
   constructor(
     readonly name: string,
     private readonly help: string,
-    private readonly type: 'counter' | 'gauge' | 'histogram',
+    protected readonly type: 'counter' | 'gauge' | 'histogram',
     protected readonly labelNames: readonly string[],
   ) {}
 
@@ -52,9 +52,10 @@ abstract class Family<S> {
   }
 }
 
-export class CounterFamily extends Family<{ value: number }> {
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, 'counter', labelNames);
+/** A counter or a gauge: one number a series. */
+export class ValueFamily extends Family<{ value: number }> {
+  constructor(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[]) {
+    super(name, help, type, labelNames);
   }
 
   /** The series for these label values (in labelNames order): keep it to count without lookups. */
@@ -66,23 +67,6 @@ export class CounterFamily extends Family<{ value: number }> {
     this.get(labels).value += by;
   }
 
-  protected fresh(): { value: number } {
-    return { value: 0 };
-  }
-
-  protected lines(labels: Labels, s: { value: number }, out: string[]): void {
-    if (s.value !== 0) {
-      // A series appears once it has counted (children are made ahead of their first count).
-      out.push(`${this.name}${this.labelText(labels)} ${num(s.value)}`);
-    }
-  }
-}
-
-export class GaugeFamily extends Family<{ value: number }> {
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, 'gauge', labelNames);
-  }
-
   set(labels: Labels, value: number): void {
     this.get(labels).value = value;
   }
@@ -92,7 +76,11 @@ export class GaugeFamily extends Family<{ value: number }> {
   }
 
   protected lines(labels: Labels, s: { value: number }, out: string[]): void {
-    out.push(`${this.name}${this.labelText(labels)} ${num(s.value)}`);
+    // A counter's series appears once it has counted (children are made ahead of their first
+    // count); a gauge's as soon as it is set.
+    if (this.type === 'gauge' || s.value !== 0) {
+      out.push(`${this.name}${this.labelText(labels)} ${num(s.value)}`);
+    }
   }
 }
 

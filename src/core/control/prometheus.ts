@@ -1,7 +1,7 @@
 import type { RequestRecord } from '../metrics/record';
 import type { RequestTracker } from '../metrics/requestTracker';
 import type { ThrottleTracker } from '../throttle/throttleTracker';
-import { CONTENT_TYPE, CounterFamily, exposition, GaugeFamily, HistogramFamily, type HistogramSeries } from './exposition';
+import { CONTENT_TYPE, exposition, HistogramFamily, ValueFamily, type HistogramSeries } from './exposition';
 
 interface Children {
   /** By `${streaming}\u0000${outcome}`. */
@@ -20,14 +20,14 @@ interface Children {
  */
 export class PrometheusExporter {
   readonly contentType = CONTENT_TYPE;
-  private readonly requests = new CounterFamily('tokenmeter_requests_total', 'Requests through the proxy by outcome: ok or the error category.', ['provider', 'model', 'streaming', 'outcome']);
-  private readonly tokens = new CounterFamily('tokenmeter_tokens_total', 'Tokens by kind: input (uncached), output, cache_read, cache_creation. Estimates included.', ['provider', 'model', 'kind']);
+  private readonly requests = new ValueFamily('counter', 'tokenmeter_requests_total', 'Requests through the proxy by outcome: ok or the error category.', ['provider', 'model', 'streaming', 'outcome']);
+  private readonly tokens = new ValueFamily('counter', 'tokenmeter_tokens_total', 'Tokens by kind: input (uncached), output, cache_read, cache_creation. Estimates included.', ['provider', 'model', 'kind']);
   private readonly ttft = new HistogramFamily('tokenmeter_time_to_first_token_seconds', 'Time from sending the request upstream to the first content event.', ['provider', 'model'], [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]);
   private readonly speed = new HistogramFamily('tokenmeter_output_tokens_per_second', 'Generation speed: output tokens over the span of content events.', ['provider', 'model'], [5, 10, 20, 40, 60, 80, 120, 160, 240, 400]);
   private readonly duration = new HistogramFamily('tokenmeter_request_duration_seconds', 'Time from sending the request upstream to its last byte.', ['provider', 'model'], [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256]);
-  private readonly throttleWait = new CounterFamily('tokenmeter_throttle_wait_seconds_total', 'Time lost to throttling (429/529/retry-after) until the retry.', ['provider']);
-  private readonly active = new GaugeFamily('tokenmeter_active_requests', 'Requests in flight.', []);
-  private readonly headroom = new GaugeFamily('tokenmeter_ratelimit_remaining_ratio', 'Smallest remaining share of any rate-limit window the provider reported (0..1).', ['provider']);
+  private readonly throttleWait = new ValueFamily('counter', 'tokenmeter_throttle_wait_seconds_total', 'Time lost to throttling (429/529/retry-after) until the retry.', ['provider']);
+  private readonly active = new ValueFamily('gauge', 'tokenmeter_active_requests', 'Requests in flight.', []);
+  private readonly headroom = new ValueFamily('gauge', 'tokenmeter_ratelimit_remaining_ratio', 'Smallest remaining share of any rate-limit window the provider reported (0..1).', ['provider']);
   private readonly families = [this.requests, this.tokens, this.ttft, this.speed, this.duration, this.throttleWait, this.active, this.headroom];
   private readonly detach: () => void;
 
