@@ -26,7 +26,6 @@ export function machineNames(): string[] {
 export class HostNames {
   private names = new Set<string>();
   private refreshedAt = 0;
-  private readonly wildcard: boolean;
   /** Listening on loopback: the machine's other addresses cannot reach it. */
   private readonly local: boolean;
   /** Names accepted whatever the network: loopback, the listening address, the user's. */
@@ -39,9 +38,9 @@ export class HostNames {
     private readonly refreshMs = REFRESH_MS,
   ) {
     const h = listenHost.toLowerCase();
-    this.wildcard = WILDCARDS.has(h);
-    this.local = !this.wildcard && (LOOPBACK.includes(h) || h === '::1');
-    const listening = this.wildcard ? [] : [h.includes(':') && !h.startsWith('[') ? `[${h}]` : h];
+    const wildcard = WILDCARDS.has(h);
+    this.local = !wildcard && (LOOPBACK.includes(h) || h === '::1');
+    const listening = wildcard ? [] : [h.includes(':') && !h.startsWith('[') ? `[${h}]` : h];
     this.fixed = [...new Set([...LOOPBACK, ...listening, ...extra.map((n) => n.toLowerCase())])];
     this.refresh();
   }

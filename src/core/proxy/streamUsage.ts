@@ -35,7 +35,6 @@ const CR = 13;
 const COMMA = 44;
 const CLOSE_BRACE = 125;
 const QUOTE = 34;
-const NULL_AFTER_USAGE = Buffer.from('"usage":null', 'latin1').subarray(7);
 
 /**
  * Rewrites the SSE stream event by event, on bytes: the strings it looks for are ASCII, so a
@@ -185,13 +184,13 @@ function findUsage(buf: Buffer, from: number): number {
   return -1;
 }
 
-/** `i` when `"usage":null` starts at `i` in [.., end), else -1. */
+/** `i` when `"usage":null` starts at `i` in [.., end), else -1 (`"usage"` is known to start there). */
 function usageNullAt(buf: Buffer, i: number, end: number): number {
   if (i + USAGE_NULL.length > end) {
     return -1;
   }
-  for (let k = 0; k < NULL_AFTER_USAGE.length; k++) {
-    if (buf[i + 7 + k] !== NULL_AFTER_USAGE[k]) {
+  for (let k = '"usage"'.length; k < USAGE_NULL.length; k++) {
+    if (buf[i + k] !== USAGE_NULL[k]) {
       return -1;
     }
   }
